@@ -1,0 +1,1 @@
+"""Organisations, their members, roles, course enrollments and administrators."""

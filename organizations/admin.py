@@ -1,0 +1,89 @@
+"""Admin screens for organisations, members and enrollments, scoped per organisation."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from organizations.admin_scoping import (
+    GlobalAdminOnlyAdmin,
+    OrganizationScopedAdmin,
+    OrganizationScopedInline,
+)
+from organizations.models import CourseEnrollment, Member, Organization, OrganizationAdministrator
+
+admin.site.site_header = _("Min Side integration")
+admin.site.site_title = _("Min Side integration")
+admin.site.index_title = _("Administration")
+
+# Filled in from Min Side by the sync; editing them here would be overwritten.
+PORTAL_OWNED_MEMBER_FIELDS = (
+    "organization",
+    "portal_member_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "role",
+    "joined_on",
+    "is_active",
+    "deactivated_at",
+    "deactivation_reason",
+    "source_updated_at",
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(OrganizationScopedAdmin):
+    organization_lookup = ""
+    org_admin_permissions = frozenset({"view"})
+    list_display = ("name", "slug", "parent", "is_active", "portal_base_url")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    list_select_related = ("parent",)
+
+
+class CourseEnrollmentInline(OrganizationScopedInline):
+    model = CourseEnrollment
+    fields = ("course_name", "course_id", "status", "starts_on", "portal_enrollment_id")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Member)
+class MemberAdmin(OrganizationScopedAdmin):
+    organization_lookup = "organization"
+    org_admin_permissions = frozenset({"view", "change"})
+    list_display = ("__str__", "organization", "role", "is_active", "email", "source_updated_at")
+    list_filter = ("organization", "role", "is_active")
+    search_fields = ("first_name", "last_name", "email", "portal_member_id")
+    list_select_related = ("organization",)
+    autocomplete_fields = ()
+    inlines = (CourseEnrollmentInline,)
+
+    def get_readonly_fields(self, request, obj=None):
+        # On an existing member only the login-user link is edited here.
+        return PORTAL_OWNED_MEMBER_FIELDS if obj is not None else ()
+
+
+@admin.register(CourseEnrollment)
+class CourseEnrollmentAdmin(OrganizationScopedAdmin):
+    organization_lookup = "organization"
+    org_admin_permissions = frozenset({"view"})
+    list_display = ("course_name", "member", "organization", "status", "starts_on")
+    list_filter = ("organization", "status")
+    search_fields = ("course_name", "course_id", "portal_enrollment_id", "member__last_name")
+    list_select_related = ("member", "organization")
+    date_hierarchy = "starts_on"
+
+
+@admin.register(OrganizationAdministrator)
+class OrganizationAdministratorAdmin(GlobalAdminOnlyAdmin):
+    list_display = ("user", "organization", "created_at")
+    list_filter = ("organization",)
+    search_fields = ("user__username", "organization__name")
+    list_select_related = ("user", "organization")

@@ -1,0 +1,172 @@
+"""The one place where Django admin screens are narrowed to the user's organisations.
+
+Every ModelAdmin in the project derives from `OrganizationScopedAdmin` (organisation
+data) or `GlobalAdminOnlyAdmin` (platform data: sources, secrets, health). Subclasses
+set `organization_lookup` and `org_admin_permissions`; they must not override
+`get_queryset` to widen it — override `get_scoped_queryset` to add joins instead.
+"""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from organizations.models import Organization
+from organizations.permissions import (
+    administered_organization_ids,
+    scope_to_user_organizations,
+    user_is_global_admin,
+)
+
+ALL_ACTIONS = frozenset({"view", "add", "change", "delete"})
+
+
+class _NoWideningQuerysetMeta(admin.ModelAdmin.__class__):
+    """Refuse, at class creation, a subclass that replaces the scoped queryset hook."""
+
+    def __new__(mcs, name, bases, attrs):
+        cls = super().__new__(mcs, name, bases, attrs)
+        if "get_queryset" in attrs and not attrs.get("_defines_scoping", False):
+            raise ImproperlyConfigured(
+                f"{name} overrides get_queryset; override get_scoped_queryset instead "
+                "so the organisation filter cannot be forgotten."
+            )
+        return cls
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin, metaclass=_NoWideningQuerysetMeta):
+    _defines_scoping = True
+    # ORM path from the model to Organization; "" when the model is Organization.
+    organization_lookup: str | None = None
+    # What an organisation administrator may do here (global admins may do everything).
+    org_admin_permissions: frozenset[str] = frozenset({"view"})
+
+    # --- queryset -------------------------------------------------------------------
+    def get_scoped_queryset(self, request) -> QuerySet:
+        return super().get_queryset(request)
+
+    def get_queryset(self, request) -> QuerySet:
+        if self.organization_lookup is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} must set organization_lookup")
+        return scope_to_user_organizations(
+            self.get_scoped_queryset(request), user=request.user, lookup=self.organization_lookup
+        )
+
+    def get_object(self, request, object_id, from_field=None):
+        # Another organisation's object and a missing one answer the same: 404.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+    # --- permissions ----------------------------------------------------------------
+    def _org_admin_may(self, request, action: str, obj: Model | None = None) -> bool:
+        if user_is_global_admin(request.user):
+            return True
+        if action not in self.org_admin_permissions:
+            return False
+        if not administered_organization_ids(request.user):
+            return False
+        return obj is None or self.object_in_scope(request, obj)
+
+    def object_in_scope(self, request, obj: Model) -> bool:
+        if obj.pk is None:
+            return True
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_module_permission(self, request) -> bool:
+        return self._org_admin_may(request, "view")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._org_admin_may(request, "view", obj) or self._org_admin_may(
+            request, "change", obj
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return self._org_admin_may(request, "add")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._org_admin_may(request, "change", obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._org_admin_may(request, "delete", obj)
+
+    # --- choices and filters ----------------------------------------------------------
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = scoped_choices(db_field.related_model, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        # RelatedOnlyFieldListFilter lists only organisations present in the scoped rows,
+        # so filter choices never reveal another organisation's name.
+        return [
+            (entry, admin.RelatedOnlyFieldListFilter)
+            if isinstance(entry, str) and entry.split("__")[-1] == "organization"
+            else entry
+            for entry in super().get_list_filter(request)
+        ]
+
+    def save_model(self, request, obj, form, change):
+        organization_id = _organization_id_of(obj, self.organization_lookup)
+        if not user_is_global_admin(request.user) and (
+            organization_id not in administered_organization_ids(request.user)
+        ):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+class GlobalAdminOnlyAdmin(OrganizationScopedAdmin):
+    """Platform-wide data: invisible to organisation administrators."""
+
+    organization_lookup = ""
+    org_admin_permissions = frozenset()
+    _defines_scoping = True
+
+    def get_queryset(self, request) -> QuerySet:
+        if not user_is_global_admin(request.user):
+            return self.get_scoped_queryset(request).none()
+        return self.get_scoped_queryset(request)
+
+    def save_model(self, request, obj, form, change):
+        if not user_is_global_admin(request.user):
+            raise PermissionDenied
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+
+
+class OrganizationScopedInline(admin.TabularInline):
+    """Inline rows follow their parent's scope; choices are narrowed the same way."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = scoped_choices(db_field.related_model, request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def scoped_choices(related_model, user) -> QuerySet:
+    """Foreign-key choices an admin form may offer this user."""
+    queryset = related_model._default_manager.all()
+    if related_model is Organization:
+        return scope_to_user_organizations(queryset, user=user, lookup="")
+    if related_model is get_user_model():
+        if user_is_global_admin(user):
+            return queryset
+        # Login users an organisation admin may link: not staff, and not already linked
+        # to a member of an organisation they do not administer.
+        return queryset.filter(is_staff=False).filter(
+            Q(member__isnull=True)
+            | Q(member__organization_id__in=administered_organization_ids(user))
+        )
+    if any(field.name == "organization" for field in related_model._meta.get_fields()):
+        return scope_to_user_organizations(queryset, user=user, lookup="organization")
+    return queryset
+
+
+def _organization_id_of(obj: Model, lookup: str | None) -> int | None:
+    if not lookup:
+        return obj.pk
+    target = obj
+    for part in lookup.split("__"):
+        target = getattr(target, part, None)
+        if target is None:
+            return None
+    return target.pk

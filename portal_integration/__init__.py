@@ -1,0 +1,1 @@
+"""Per-organisation portal configuration: feature ownership, deep links, onboarding, app API."""

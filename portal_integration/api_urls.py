@@ -1,0 +1,3 @@
+"""App API (SPEC §7) URLs."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The inbox of accepted webhook events, their processing state, and their application."""

@@ -1,0 +1,9 @@
+"""App config for the sync inbox."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncConfig(AppConfig):
+    name = "sync"
+    verbose_name = _("Sync")

@@ -1,0 +1,91 @@
+"""Accepted events from Min Side and where each one is in its processing."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Organization
+
+
+class InboundEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSING = "processing", _("Processing")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+
+    class PayloadFormat(models.TextChoices):
+        ENVELOPE = "envelope", _("HLF event envelope")
+        DATAVERSE = "dataverse", _("Dataverse RemoteExecutionContext")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="inbound_events",
+    )
+    # The source identifier as onboarded (not a foreign key: sync must not depend on
+    # the webhooks app, and the inbox outlives a removed source).
+    source_identifier = models.CharField(_("source"), max_length=200)
+    webhook_id = models.CharField(_("webhook id"), max_length=255)
+    event_type = models.CharField(_("event type"), max_length=100, db_index=True)
+    payload_format = models.CharField(
+        _("payload format"), max_length=20, choices=PayloadFormat.choices
+    )
+    payload = models.JSONField(_("original payload"))
+    # The SPEC §4.2 events this payload stands for: [{"type", "occurred_at", "data"}].
+    normalized = models.JSONField(_("normalised events"), default=list, blank=True)
+    headers = models.JSONField(_("headers (redacted)"), default=dict, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("sync event")
+        verbose_name_plural = _("sync log")
+        ordering = ["-received_at"]
+        constraints = [
+            # Deduplication key (SPEC §4.1): two concurrent deliveries store one row.
+            models.UniqueConstraint(
+                fields=["source_identifier", "webhook_id"], name="unique_webhook_id_per_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["pending", "processing", "succeeded", "failed", "skipped"]
+                ),
+                name="inbound_event_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_status_received"),
+            models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.webhook_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Last sign of life from each Celery worker host (feeds the outage alert)."""
+
+    hostname = models.CharField(_("worker"), max_length=255, unique=True)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return self.hostname

@@ -1,0 +1,39 @@
+"""Liveness and readiness probes."""
+
+import pytest
+from django.db import connection
+
+from config import health
+
+
+def test_healthz_answers_without_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_ready_when_database_and_broker_answer(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "ready"
+
+
+@pytest.mark.django_db
+def test_readyz_names_the_broker_when_it_is_down(client, monkeypatch):
+    monkeypatch.setitem(health.celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    monkeypatch.setitem(health.celery_app.conf, "broker_transport_options", {})
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert set(response.json()["failing"]) == {"broker"}
+
+
+@pytest.mark.django_db
+def test_readyz_names_the_database_when_it_is_down(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise RuntimeError("database is unreachable")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "database" in response.json()["failing"]

@@ -1,0 +1,1 @@
+"""Webhook intake from Min Side: signing, normalisation and the receiving endpoint."""

@@ -1,0 +1,3 @@
+"""Webhook intake URLs."""
+
+urlpatterns: list = []
