@@ -43,7 +43,7 @@ def secret_key_bytes(secret: str) -> bytes:
         raise SecretFormatError("The webhook secret has no key after its prefix.")
     try:
         # validate=True: a typo must not silently turn into a different key.
-        key = base64.b64decode(encoded, validate=False)
+        key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SecretFormatError("The webhook secret's key is not valid base64.") from exc
     if not key:
