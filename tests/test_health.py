@@ -21,7 +21,8 @@ def test_readyz_ready_when_database_and_broker_answer(client):
 
 @pytest.mark.django_db
 def test_readyz_names_the_broker_when_it_is_down(client, monkeypatch):
-    monkeypatch.setitem(health.celery_app.conf, "broker_url", "redis://127.0.0.1:9/0")
+    for key in ("broker_url", "broker_write_url"):
+        monkeypatch.setitem(health.celery_app.conf, key, "redis://127.0.0.1:9/0")
     monkeypatch.setitem(health.celery_app.conf, "broker_transport_options", {})
     response = client.get("/readyz")
     assert response.status_code == 503

@@ -368,7 +368,7 @@ def _mapped_fields(
         if field_name == "course_id" and isinstance(value, _Ref) and value.name:
             course_name_from_lookup = value.name
         data[field_name] = _jsonable(value, date_only=field_name in mapping.date_only_fields)
-    if course_name_from_lookup:
+    if course_name_from_lookup and not data.get("course_name"):
         data["course_name"] = course_name_from_lookup
     return data
 
