@@ -216,6 +216,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the database connection around every task unless this is
+# set; reusing it (CONN_MAX_AGE, health checks) saves a new PostgreSQL connection per task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- Webhooks (SPEC §4) --------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
@@ -231,6 +234,14 @@ SYNC_PENDING_GRACE_SECONDS = env.int("SYNC_PENDING_GRACE_SECONDS", default=30)
 SYNC_PROCESSING_STUCK_SECONDS = env.int("SYNC_PROCESSING_STUCK_SECONDS", default=120)
 # How long an event for a member not yet known waits for its create event.
 SYNC_UNKNOWN_TARGET_WINDOW_SECONDS = env.int("SYNC_UNKNOWN_TARGET_WINDOW_SECONDS", default=600)
+# Transient errors (database, broker) retry after BASE·2^(attempt-1) seconds, at most MAX
+# (and always well below the broker's visibility timeout), and fail after MAX_ATTEMPTS.
+SYNC_RETRY_BACKOFF_SECONDS = env.int("SYNC_RETRY_BACKOFF_SECONDS", default=2)
+SYNC_RETRY_BACKOFF_MAX_SECONDS = env.int("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=300)
+SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=10)
+# At most this many events are re-enqueued per sweep (oldest first).
+SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
+SYNC_HEARTBEAT_INTERVAL_SECONDS = env.int("SYNC_HEARTBEAT_INTERVAL_SECONDS", default=30)
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {

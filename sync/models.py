@@ -1,6 +1,7 @@
 """Accepted events from Min Side and where each one is in its processing."""
 
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -51,6 +52,11 @@ class InboundEvent(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     outcome = models.TextField(_("outcome"), blank=True)
+    # Set by the Reprocess action; the wait for an unknown member restarts from it.
+    reprocessed_at = models.DateTimeField(_("reprocessed at"), null=True, blank=True)
+    reprocessed_by = models.CharField(_("reprocessed by"), max_length=150, blank=True)
+    # Member and enrollment ids the events name, space-separated: sync log search.
+    subject_ids = models.CharField(_("member / enrollment ids"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("sync event")
@@ -62,9 +68,7 @@ class InboundEvent(models.Model):
                 fields=["source_identifier", "webhook_id"], name="unique_webhook_id_per_source"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    status__in=["pending", "processing", "succeeded", "failed", "skipped"]
-                ),
+                condition=Q(status__in=["pending", "processing", "succeeded", "failed", "skipped"]),
                 name="inbound_event_status_valid",
             ),
         ]
@@ -75,6 +79,22 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+    @property
+    def lag(self) -> timedelta | None:
+        """Received → finished; None while the event is not finished."""
+        if self.finished_at is None or self.received_at is None:
+            return None
+        return self.finished_at - self.received_at
+
+
+FINISHED_STATUSES = frozenset(
+    {InboundEvent.Status.SUCCEEDED, InboundEvent.Status.FAILED, InboundEvent.Status.SKIPPED}
+)
 
 
 class WorkerHeartbeat(models.Model):

@@ -1,5 +1,6 @@
-"""Read-side queries over the inbox: sync status per organisation."""
+"""Read-side queries over the inbox: sync status per organisation and the queue depth."""
 
+import statistics
 from datetime import timedelta
 
 from django.db.models import Count, Max, Min, Q
@@ -9,21 +10,30 @@ from organizations.models import Organization
 from sync.models import InboundEvent
 
 RECENT_EVENT_COUNT = 20
+Status = InboundEvent.Status
+
+
+def _age(now, since) -> timedelta:
+    return (now - since) if since else timedelta(0)
 
 
 def sync_status_for_organization(*, organization: Organization) -> dict:
-    """Figures for the sync status panel and the sync-status API (SPEC §5, §7)."""
+    """Figures for the sync status panel and the sync-status API (SPEC §5, §7).
+
+    Keys: last_succeeded_at, pending, processing, failed, oldest_pending_age,
+    recent_events (newest first; each has `.lag`), and the lag (received → finished)
+    of the finished ones among them: lag_median, lag_max (None when there are none).
+    """
     events = InboundEvent.objects.filter(organization=organization)
     figures = events.aggregate(
-        last_succeeded_at=Max("finished_at", filter=Q(status=InboundEvent.Status.SUCCEEDED)),
-        pending=Count("id", filter=Q(status=InboundEvent.Status.PENDING)),
-        processing=Count("id", filter=Q(status=InboundEvent.Status.PROCESSING)),
-        failed=Count("id", filter=Q(status=InboundEvent.Status.FAILED)),
-        oldest_pending_at=Min("received_at", filter=Q(status=InboundEvent.Status.PENDING)),
+        last_succeeded_at=Max("finished_at", filter=Q(status=Status.SUCCEEDED)),
+        pending=Count("id", filter=Q(status=Status.PENDING)),
+        processing=Count("id", filter=Q(status=Status.PROCESSING)),
+        failed=Count("id", filter=Q(status=Status.FAILED)),
+        oldest_pending_at=Min("received_at", filter=Q(status=Status.PENDING)),
     )
     now = timezone.now()
-    oldest = figures.pop("oldest_pending_at")
-    figures["oldest_pending_age"] = (now - oldest) if oldest else timedelta(0)
+    figures["oldest_pending_age"] = _age(now, figures.pop("oldest_pending_at"))
     figures["recent_events"] = list(
         events.order_by("-received_at").only(
             "id",
@@ -35,6 +45,30 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
             "finished_at",
             "attempts",
             "outcome",
+            "subject_ids",
         )[:RECENT_EVENT_COUNT]
     )
+    lags = [event.lag for event in figures["recent_events"] if event.lag is not None]
+    figures["lag_median"] = statistics.median(lags) if lags else None
+    figures["lag_max"] = max(lags) if lags else None
+    return figures
+
+
+def inbound_event_queue_depth() -> dict:
+    """Platform-wide backlog for the health page: pending and processing counts and ages."""
+    figures = InboundEvent.objects.aggregate(
+        pending=Count("id", filter=Q(status=Status.PENDING)),
+        processing=Count("id", filter=Q(status=Status.PROCESSING)),
+        oldest_pending_at=Min("received_at", filter=Q(status=Status.PENDING)),
+        oldest_processing_at=Min("received_at", filter=Q(status=Status.PROCESSING)),
+    )
+    now = timezone.now()
+    oldest_pending = figures.pop("oldest_pending_at")
+    oldest_processing = figures.pop("oldest_processing_at")
+    oldest = min((t for t in (oldest_pending, oldest_processing) if t), default=None)
+    figures["oldest_pending_age"] = _age(now, oldest_pending)
+    figures["oldest_processing_age"] = _age(now, oldest_processing)
+    # Age of the oldest event not yet finished (pending or processing), received → now.
+    figures["oldest_age"] = _age(now, oldest)
+    figures["total"] = figures["pending"] + figures["processing"]
     return figures

@@ -1,3 +1,9 @@
 """Webhook intake URLs."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from webhooks.views import DynamicsWebhookView
+
+urlpatterns = [
+    path("dynamics/", DynamicsWebhookView.as_view(), name="webhook-dynamics"),
+]

@@ -1,4 +1,4 @@
-"""Seed a demo: two organisations, their admins, members and enrollments (idempotent)."""
+"""Seed a demo: two onboarded organisations, their admins, members and enrollments (idempotent)."""
 
 from datetime import date
 
@@ -9,6 +9,12 @@ from rest_framework.authtoken.models import Token
 
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.services import organization_administrator_assign
+from portal_integration.services import (
+    FeatureSetting,
+    organization_integration_setup,
+    organization_onboard,
+)
+from webhooks.selectors import webhook_source_for_organization
 
 DEMO_ORGANIZATIONS = [
     {
@@ -24,6 +30,25 @@ DEMO_ORGANIZATIONS = [
         "allowed_portal_hosts": "minside.hlf.no",
     },
 ]
+# A fixed, published secret so the webhook docs' examples work against the demo.
+DEMO_SOURCE_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLWhsZi1vc2xvLTMyYnl0ZXM="
+DEMO_INTEGRATIONS = {
+    "hlf-oslo": {
+        "source_identifier": "hlf-oslo",
+        "secret": DEMO_SOURCE_SECRET,
+        # One portal-owned feature, so the preview shows a hand-off card.
+        "features": {
+            "course_enrollment": FeatureSetting(
+                owner="portal",
+                url_template=(
+                    "https://minside.hlf.no/kurs?medlem={member_id}&org={organization}"
+                    "&lang={locale}"
+                ),
+            )
+        },
+    },
+    "hlf-bergen": {"source_identifier": "hlf-bergen", "secret": None, "features": {}},
+}
 DEMO_MEMBERS = {
     "hlf-oslo": [
         ("5b0b7c59-0000-4000-8000-000000000001", "Kari", "Nordmann", "peer_mentor"),
@@ -50,16 +75,39 @@ def _user(username: str, password: str, **flags):
     return user
 
 
+def _onboarded(spec: dict, integration: dict) -> tuple[Organization, str | None]:
+    """The demo organisation, onboarded through the real service; a new generated secret."""
+    organization = Organization.objects.filter(slug=spec["slug"]).first()
+    if organization is None:
+        result = organization_onboard(
+            slug=spec["slug"],
+            name=spec["name"],
+            portal_base_url=spec["portal_base_url"],
+            allowed_hosts=spec["allowed_portal_hosts"].splitlines(),
+            **integration,
+        )
+    else:
+        for name, value in spec.items():
+            setattr(organization, name, value)
+        organization.save()
+        if webhook_source_for_organization(organization=organization) is not None:
+            return organization, None  # onboarded by an earlier run: keep what admins changed
+        result = organization_integration_setup(organization=organization, **integration)
+    return result.organization, None if integration["secret"] else result.secret
+
+
 class Command(BaseCommand):
     help = "Create demo organisations, admins, members and enrollments; safe to re-run."
 
     @transaction.atomic
     def handle(self, *args, **options):
         organizations = {}
+        generated_secrets = {}
         for spec in DEMO_ORGANIZATIONS:
-            organizations[spec["slug"]], _ = Organization.objects.update_or_create(
-                slug=spec["slug"], defaults=spec
-            )
+            organization, secret = _onboarded(spec, DEMO_INTEGRATIONS[spec["slug"]])
+            organizations[spec["slug"]] = organization
+            if secret:
+                generated_secrets[spec["slug"]] = secret
         for slug, rows in DEMO_MEMBERS.items():
             for portal_id, first, last, role in rows:
                 member, _ = Member.objects.get_or_create(
@@ -105,3 +153,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  App member:          {MEMBER_LOGIN[0]} / {MEMBER_LOGIN[1]}  API token {token.key}"
         )
+        self.stdout.write(f"  Webhook source hlf-oslo secret:    {DEMO_SOURCE_SECRET}")
+        for slug, secret in generated_secrets.items():
+            self.stdout.write(f"  Webhook source {slug} secret:  {secret}  (new, shown once)")

@@ -1,0 +1,1 @@
+"""Benchmarks run against the real stack (not part of pytest)."""

@@ -1,0 +1,252 @@
+"""Benchmark of the sync: events applied per second by one worker, and lag at a steady rate.
+
+Runs against the real stack: PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_URL), e.g.
+`eval "$(bash .ci/services.sh env)"; .venv/bin/python bench/sync.py`. It creates its own
+database (`<name>_bench_sync`, dropped at the end) and uses Redis database 15, starts one
+`celery worker` process, and measures in the same run:
+
+  baseline   the same worker running Celery's built-in no-op task `celery.ping` through the
+             same broker (tasks/s at saturation)
+  saturation N events stored at once with `inbound_event_record` (a mix of member creates,
+             profile updates and role changes); events applied/s from commit to last finish
+  paced      events stored one by one at a steady rate (default 50/s); lag received →
+             finished, p50 / p99
+
+Goal (issue 5): ≥ 200 events/s per worker, p99 lag < 2 s at 50 events/s.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _fail(message: str) -> None:
+    print(f"bench/sync.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _bench_urls() -> tuple[str, str, str]:
+    database_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        _fail('needs DATABASE_URL=postgres://… (eval "$(bash .ci/services.sh env)")')
+    if not broker_url.startswith("redis://"):
+        _fail("needs CELERY_BROKER_URL=redis://…")
+    parts = urlsplit(database_url)
+    bench_name = f"{parts.path.lstrip('/') or 'minside'}_bench_sync"
+    bench_db = urlunsplit(parts._replace(path=f"/{bench_name}"))
+    admin_db = urlunsplit(parts._replace(path="/postgres"))
+    bench_broker = urlunsplit(urlsplit(broker_url)._replace(path="/15"))
+    return bench_db, admin_db, bench_broker
+
+
+def _recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _wait(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    _fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000, help="events at saturation")
+    parser.add_argument("--noops", type=int, default=3000, help="no-op tasks for the baseline")
+    parser.add_argument("--rate", type=float, default=50.0, help="paced events per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of the paced run")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    args = parser.parse_args()
+
+    bench_db, admin_db, broker = _bench_urls()
+    bench_name = urlsplit(bench_db).path.lstrip("/")
+    data_dir = tempfile.mkdtemp(prefix="bench-sync-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": bench_db,
+        "CELERY_BROKER_URL": broker,
+        "DATA_DIR": data_dir,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    os.environ.update(env)
+    _recreate_database(admin_db, bench_name)
+    worker = None
+    try:
+        print(f"database {bench_name}, broker {broker}, worker concurrency {args.concurrency}")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        django.setup()
+        import redis
+        from django.db import transaction
+        from django.db.models import Max
+
+        from config.celery import app
+        from organizations.models import Member, Organization
+        from sync.models import FINISHED_STATUSES, InboundEvent
+        from sync.services import inbound_event_record
+
+        redis.Redis.from_url(broker).flushdb()
+        organization = Organization.objects.create(slug="bench", name="Bench")
+        log = Path(data_dir) / "worker.log"
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(args.concurrency),
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait(lambda: "ready" in log.read_text(errors="replace"), timeout=60, what="the worker")
+        client = redis.Redis.from_url(broker)
+
+        def broker_empty() -> bool:
+            return client.llen("celery") == 0 and client.hlen("unacked") == 0
+
+        # --- baseline: no-op tasks through the same broker and worker ---------------------
+        started = time.perf_counter()
+        with app.producer_or_acquire() as producer:
+            for _ in range(args.noops):
+                app.send_task("celery.ping", producer=producer, ignore_result=True)
+        _wait(broker_empty, timeout=300, what="the no-op tasks")
+        noop_rate = args.noops / (time.perf_counter() - started)
+        print(f"baseline   {args.noops} no-op tasks: {noop_rate:8.1f} tasks/s")
+
+        # --- saturation -------------------------------------------------------------------
+        known = [f"bench-known-{n}" for n in range(max(1, args.events // 3))]
+        Member.objects.bulk_create(
+            Member(organization=organization, portal_member_id=member_id) for member_id in known
+        )
+        now = "2026-11-27T09:00:00+00:00"
+
+        def normalized(n: int) -> list[dict]:
+            kind = n % 3
+            if kind == 0:
+                data = {"member_id": f"bench-new-{n}", "first_name": "Kari", "role": "member"}
+                return [{"type": "membership.created", "occurred_at": now, "data": data}]
+            member_id = known[n % len(known)]
+            if kind == 1:
+                data = {"member_id": member_id, "first_name": f"Name {n}"}
+                return [{"type": "membership.updated", "occurred_at": now, "data": data}]
+            data = {"member_id": member_id, "role": "peer_mentor"}
+            return [{"type": "role.updated", "occurred_at": now, "data": data}]
+
+        def record(n: int) -> None:
+            inbound_event_record(
+                organization=organization,
+                source_identifier="bench",
+                webhook_id=f"msg_{uuid.uuid4().hex}",
+                payload_format="envelope",
+                payload={"bench": n},
+                normalized=normalized(n),
+            )
+
+        with transaction.atomic():
+            for n in range(args.events):
+                record(n)
+        committed = time.perf_counter()
+        committed_at = InboundEvent.objects.aggregate(last=Max("received_at"))["last"]
+
+        def all_finished() -> bool:
+            return not InboundEvent.objects.exclude(status__in=FINISHED_STATUSES).exists()
+
+        _wait(all_finished, timeout=600, what="the saturation events")
+        wall = time.perf_counter() - committed
+        last_finished = InboundEvent.objects.aggregate(last=Max("finished_at"))["last"]
+        db_span = (last_finished - committed_at).total_seconds()
+        rate = args.events / max(db_span, 1e-9)
+        statuses = Counter(InboundEvent.objects.values_list("status", flat=True))
+        print(
+            f"saturation {args.events} events: {rate:8.1f} events/s "
+            f"(commit → last finished {db_span:.2f} s; wall {wall:.2f} s; {dict(statuses)})"
+        )
+
+        # --- paced ------------------------------------------------------------------------
+        InboundEvent.objects.all().delete()
+        total = int(args.rate * args.seconds)
+        interval = 1.0 / args.rate
+        start = time.perf_counter()
+        for n in range(total):
+            delay = start + n * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            record(n + args.events)
+        _wait(all_finished, timeout=120, what="the paced events")
+        lags = [
+            (finished - received).total_seconds()
+            for received, finished in InboundEvent.objects.values_list("received_at", "finished_at")
+        ]
+        print(
+            f"paced      {total} events at {args.rate:.0f}/s: "
+            f"lag p50 {statistics.median(lags):.3f} s, "
+            f"p99 {_percentile(lags, 0.99):.3f} s, max {max(lags):.3f} s"
+        )
+        print(
+            f"ratio      sync events/s ÷ no-op tasks/s = {rate / noop_rate:.2f}; "
+            f"goal ≥ 200 events/s: {'met' if rate >= 200 else 'NOT met'}; "
+            f"p99 < 2 s: {'met' if _percentile(lags, 0.99) < 2 else 'NOT met'}"
+        )
+    finally:
+        if worker is not None and worker.poll() is None:
+            os.killpg(worker.pid, 15)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, 9)
+        from django.db import connections
+
+        connections.close_all()
+        _recreate_database(admin_db, bench_name, drop_only=True)
+
+
+if __name__ == "__main__":
+    main()

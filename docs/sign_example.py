@@ -1,0 +1,62 @@
+"""Print a ready-to-run curl command with a freshly signed webhook (stdlib only; copy freely).
+
+    python docs/sign_example.py [--url URL] [--source ID] [--secret whsec_...]
+
+The defaults are the demo organisation `hlf-oslo` seeded by `make run`. The signature
+is valid for ±300 seconds around the printed timestamp, so run the command soon.
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import shlex
+import time
+import uuid
+from datetime import UTC, datetime
+
+DEMO_SOURCE = "hlf-oslo"
+DEMO_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLWhsZi1vc2xvLTMyYnl0ZXM="  # noqa: S105 - public demo
+
+
+def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """Standard Webhooks v1: base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}"))."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    content = f"{msg_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/dynamics/")
+    parser.add_argument("--source", default=DEMO_SOURCE)
+    parser.add_argument("--secret", default=DEMO_SECRET)
+    args = parser.parse_args()
+
+    body = json.dumps(
+        {
+            "type": "membership.updated",
+            "source": args.source,
+            "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": {"member_id": "5b0b7c59-0000-4000-8000-000000000001", "phone": "+4790000000"},
+        },
+        separators=(",", ":"),
+    ).encode()
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    timestamp = int(time.time())
+    signature = sign(secret=args.secret, msg_id=msg_id, timestamp=timestamp, body=body)
+    command = [
+        "curl", "-sS", "-i", "-X", "POST", args.url,
+        "-H", "Content-Type: application/json",
+        "-H", f"webhook-id: {msg_id}",
+        "-H", f"webhook-timestamp: {timestamp}",
+        "-H", f"webhook-signature: {signature}",
+        "--data-binary", body.decode(),
+    ]  # fmt: skip
+    print(" ".join(shlex.quote(part) for part in command))
+
+
+if __name__ == "__main__":
+    main()

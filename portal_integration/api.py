@@ -1,0 +1,222 @@
+"""App API views (SPEC §7): thin wrappers around the selectors."""
+
+import hashlib
+
+from django.utils.http import parse_etags, quote_etag
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from organizations.models import Organization
+from organizations.permissions import user_can_administer_organization
+from organizations.selectors import (
+    member_get_for_organization,
+    member_get_for_user,
+    member_list_for_organization,
+    organization_get_by_slug,
+)
+from portal_integration.catalog import catalog_features
+from portal_integration.permissions import Access, organization_read_access
+from portal_integration.selectors import (
+    locale_normalize,
+    portal_config_for_member,
+    portal_configuration_version,
+)
+from portal_integration.serializers import (
+    MemberSerializer,
+    PortalConfigSerializer,
+    SyncStatusSerializer,
+)
+from sync.selectors import sync_status_for_organization
+
+NOT_FOUND = _("No such organisation.")
+RECENT_EVENTS = 20
+
+
+# --- portal-config ----------------------------------------------------------------------
+
+
+def portal_config_etag(*, organization_id: int, version: int, member_id: int, locale: str) -> str:
+    # The catalog is part of the key: a release that renames a feature changes the body.
+    catalog = ",".join(f"{entry.key}={entry.name!s}" for entry in catalog_features())
+    raw = f"{organization_id}:{version}:{member_id}:{locale}:{catalog}"
+    return quote_etag(hashlib.sha256(raw.encode()).hexdigest()[:32])
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if not header:
+        return False
+    candidates = parse_etags(header)
+    return "*" in candidates or any(tag.removeprefix("W/") == etag for tag in candidates)
+
+
+class PortalConfigAPIView(APIView):
+    """The organisation's configuration as one member sees it in the app.
+
+    Every catalog feature with its owner; portal-owned ones carry the `handoff_url`
+    the app opens instead. Send the last `ETag` as `If-None-Match` to get a 304.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="portal_config",
+        parameters=[
+            OpenApiParameter(
+                "organization", str, description="Admin preview: the organisation's slug."
+            ),
+            OpenApiParameter(
+                "member", str, description="Admin preview: the member's portal_member_id."
+            ),
+            OpenApiParameter("locale", str, description="nb or en; default: Accept-Language."),
+            OpenApiParameter(
+                "If-None-Match", str, OpenApiParameter.HEADER, description="A previous ETag."
+            ),
+        ],
+        responses={
+            200: PortalConfigSerializer,
+            304: OpenApiResponse(description="Not modified since the given ETag."),
+            400: OpenApiResponse(description="organization and member must come together."),
+            403: OpenApiResponse(description="Deactivated member, or no member linked."),
+            404: OpenApiResponse(description="Unknown organisation or member."),
+        },
+    )
+    def get(self, request):
+        organization, member = self._subject(request)
+        locale = locale_normalize(request.query_params.get("locale") or request.LANGUAGE_CODE)
+        identity = {"organization_id": organization.id, "member_id": member.id, "locale": locale}
+        version = portal_configuration_version(organization=organization)
+        etag = portal_config_etag(version=version, **identity)
+        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+            # Nothing changed: answer without building the body.
+            return self._with_cache_headers(Response(status=status.HTTP_304_NOT_MODIFIED), etag)
+        view = portal_config_for_member(
+            organization=organization, member=member, locale=locale, version=version
+        )
+        return self._with_cache_headers(Response(PortalConfigSerializer(view).data), etag)
+
+    def _subject(self, request):
+        slug = request.query_params.get("organization")
+        portal_member_id = request.query_params.get("member")
+        if slug or portal_member_id:
+            if not (slug and portal_member_id):
+                raise ParseError(_("Pass both organization and member, or neither."))
+            organization = organization_get_by_slug(slug=slug)
+            if organization is None or not user_can_administer_organization(
+                request.user, organization.id
+            ):
+                raise NotFound(NOT_FOUND)
+            member = member_get_for_organization(
+                organization=organization, portal_member_id=portal_member_id
+            )
+            if member is None:
+                raise NotFound(_("No such member in this organisation."))
+        else:
+            member = member_get_for_user(user=request.user)
+            if member is None:
+                raise PermissionDenied(_("This login is not linked to a member."))
+            organization = member.organization
+        if not member.is_active:
+            raise PermissionDenied(_("This membership is deactivated."))
+        if not organization.is_active:
+            raise PermissionDenied(_("This organisation is not active."))
+        return organization, member
+
+    @staticmethod
+    def _with_cache_headers(response: Response, etag: str) -> Response:
+        response["ETag"] = etag
+        # Always revalidate: a saved change must reach the app on its next request.
+        response["Cache-Control"] = "private, no-cache"
+        response["Vary"] = "Authorization, Cookie, Accept-Language"
+        return response
+
+
+# --- organisation endpoints -----------------------------------------------------------
+
+
+class MayReadOrganization(BasePermission):
+    """Resolves the URL's organisation once and decides access (see permissions.py)."""
+
+    def has_permission(self, request, view) -> bool:
+        organization = organization_get_by_slug(slug=view.kwargs["slug"])
+        access = organization_read_access(user=request.user, organization=organization)
+        if access is Access.HIDDEN:
+            raise NotFound(NOT_FOUND)
+        if access is Access.FORBIDDEN:
+            raise PermissionDenied(
+                _("Only coordinators and administrators of this organisation may read this.")
+            )
+        view.organization = organization
+        return True
+
+
+class OrganizationAPIView(generics.GenericAPIView):
+    """Base of every /organizations/{slug}/… endpoint; `self.organization` is checked."""
+
+    permission_classes = [IsAuthenticated, MayReadOrganization]
+    organization: Organization
+
+
+class MemberPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+ACTIVE_PARAMETER = OpenApiParameter(
+    "active", OpenApiTypes.BOOL, description="true: active members only; false: inactive only."
+)
+
+
+class MemberListAPIView(OrganizationAPIView, generics.ListAPIView):
+    """The organisation's members with their course enrollments, paginated.
+
+    For coordinators and organisation administrators of that organisation, and
+    global administrators.
+    """
+
+    serializer_class = MemberSerializer
+    pagination_class = MemberPagination
+
+    @extend_schema(operation_id="organization_members_list", parameters=[ACTIVE_PARAMETER])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("active")
+        flags = {None: None, "true": True, "false": False}
+        if raw not in flags:
+            raise ParseError(_("active must be true or false."))
+        return member_list_for_organization(organization=self.organization, active=flags[raw])
+
+
+class MemberDetailAPIView(OrganizationAPIView):
+    """One member of the organisation, by Min Side member id, with enrollments."""
+
+    serializer_class = MemberSerializer
+
+    @extend_schema(operation_id="organization_member_detail", responses={200: MemberSerializer})
+    def get(self, request, slug: str, portal_member_id: str):
+        member = member_get_for_organization(
+            organization=self.organization, portal_member_id=portal_member_id
+        )
+        if member is None:
+            raise NotFound(_("No such member in this organisation."))
+        return Response(MemberSerializer(member).data)
+
+
+class SyncStatusAPIView(OrganizationAPIView):
+    """How current the organisation's data is: the sync figures and 20 recent events."""
+
+    serializer_class = SyncStatusSerializer
+
+    @extend_schema(operation_id="organization_sync_status", responses={200: SyncStatusSerializer})
+    def get(self, request, slug: str):
+        figures = sync_status_for_organization(organization=self.organization)
+        figures["recent_events"] = figures["recent_events"][:RECENT_EVENTS]
+        return Response(SyncStatusSerializer(figures).data)

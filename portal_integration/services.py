@@ -1,0 +1,368 @@
+"""Write-side operations: catalog reconciliation, configuration changes and onboarding."""
+
+from dataclasses import dataclass, field
+
+from django.apps import apps as global_apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from organizations.models import Organization
+from organizations.services import organization_create
+from portal_integration.catalog import Owner, catalog_features
+from portal_integration.deep_links import deep_link_validate
+from portal_integration.models import (
+    DeepLink,
+    FeatureOwnership,
+    PlatformTemplate,
+    PortalConfiguration,
+)
+
+RECONCILE_REASON = "Feature catalog reconciliation"
+
+
+@dataclass(frozen=True)
+class FeatureSetting:
+    """One feature's configuration in a change: None leaves that half unchanged."""
+
+    owner: str | None = None
+    url_template: str | None = None
+
+
+@dataclass
+class ReconcileResult:
+    added: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    organizations_updated: int = 0
+
+
+@dataclass(frozen=True)
+class OnboardingResult:
+    organization: Organization
+    source: object
+    secret: str
+    secret_generated: bool
+
+
+# --- platform template and catalog ---------------------------------------------------
+
+
+def platform_template_ensure() -> PlatformTemplate:
+    template, _created = PlatformTemplate.objects.get_or_create(id=PlatformTemplate.SINGLETON_ID)
+    return template
+
+
+def feature_catalog_reconcile(*, apps=global_apps) -> ReconcileResult:
+    """Bring the database in line with the catalog in code; safe to run any number of times.
+
+    New features are added to the template and to every organisation with the
+    template's default; retired ones are flagged, never deleted; nothing an
+    organisation configured is touched. `apps` is the migration state in a data
+    migration and the live registry everywhere else.
+    """
+    Feature = apps.get_model("portal_integration", "Feature")
+    Template = apps.get_model("portal_integration", "PlatformTemplate")
+    TemplateSetting = apps.get_model("portal_integration", "TemplateFeature")
+    Configuration = apps.get_model("portal_integration", "PortalConfiguration")
+    Org = apps.get_model("organizations", "Organization")
+    result = ReconcileResult()
+    now = timezone.now()
+
+    with transaction.atomic():
+        template, _created = Template.objects.get_or_create(id=PlatformTemplate.SINGLETON_ID)
+        known = {feature.key: feature for feature in Feature.objects.select_for_update()}
+        catalog = catalog_features()
+        for position, entry in enumerate(catalog):
+            feature = known.get(entry.key)
+            if feature is None:
+                feature = Feature.objects.create(
+                    key=entry.key,
+                    name=str(entry.name),
+                    default_owner=entry.default_owner,
+                    position=position,
+                )
+                result.added.append(entry.key)
+            else:
+                if feature.is_retired:
+                    result.restored.append(entry.key)
+                feature.name = str(entry.name)
+                feature.default_owner = entry.default_owner
+                feature.position = position
+                feature.is_retired = False
+                feature.retired_at = None
+                feature.save(
+                    update_fields=["name", "default_owner", "position", "is_retired", "retired_at"]
+                )
+            # The template keeps what a global admin set; only a new feature gets defaults.
+            TemplateSetting.objects.get_or_create(
+                feature=feature,
+                defaults={
+                    "template": template,
+                    "default_owner": entry.default_owner,
+                    "default_deep_link": entry.default_deep_link,
+                },
+            )
+        catalog_keys = {entry.key for entry in catalog}
+        for key, feature in known.items():
+            if key not in catalog_keys and not feature.is_retired:
+                feature.is_retired = True
+                feature.retired_at = now
+                feature.save(update_fields=["is_retired", "retired_at"])
+                result.retired.append(key)
+
+        organization_ids = list(Org.objects.values_list("id", flat=True))
+        configured = set(Configuration.objects.values_list("organization_id", flat=True))
+        Configuration.objects.bulk_create(
+            [
+                Configuration(organization_id=org_id)
+                for org_id in organization_ids
+                if org_id not in configured
+            ]
+        )
+        changed = _organization_rows_create(apps=apps, organization_ids=organization_ids)
+        if result.retired or result.restored:
+            changed = set(organization_ids)
+        # What the app shows changed, so its cached copy (ETag) must not be reused.
+        changed &= configured
+        if changed:
+            Configuration.objects.filter(organization_id__in=changed).update(
+                version=F("version") + 1, updated_at=now
+            )
+        result.organizations_updated = len(changed)
+    return result
+
+
+def _organization_rows_create(
+    *,
+    apps=global_apps,
+    organization_ids: list[int],
+    user=None,
+) -> set[int]:
+    """Create the missing ownership and deep-link rows with the template's defaults.
+
+    Writes the history rows itself so it also works on the migration state. Returns the
+    ids of the organisations that got new rows.
+    """
+    Feature = apps.get_model("portal_integration", "Feature")
+    TemplateSetting = apps.get_model("portal_integration", "TemplateFeature")
+    features = list(Feature.objects.filter(is_retired=False))
+    defaults = {
+        setting.feature_id: (setting.default_owner, setting.default_deep_link)
+        for setting in TemplateSetting.objects.all()
+    }
+    touched: set[int] = set()
+    for model_name, value_field in (("FeatureOwnership", "owner"), ("DeepLink", "url_template")):
+        Model = apps.get_model("portal_integration", model_name)
+        History = apps.get_model("portal_integration", f"Historical{model_name}")
+        existing = set(
+            Model.objects.filter(organization_id__in=organization_ids).values_list(
+                "organization_id", "feature_id"
+            )
+        )
+        rows = []
+        for org_id in organization_ids:
+            for feature in features:
+                if (org_id, feature.id) in existing:
+                    continue
+                owner, link = defaults.get(feature.id, (feature.default_owner, ""))
+                value = owner if value_field == "owner" else link
+                rows.append(Model(organization_id=org_id, feature=feature, **{value_field: value}))
+                touched.add(org_id)
+        if not rows:
+            continue
+        Model.objects.bulk_create(rows)  # sets the ids on SQLite and PostgreSQL alike
+        now = timezone.now()
+        History.objects.bulk_create(
+            [
+                History(
+                    id=row.id,
+                    organization_id=row.organization_id,
+                    feature_id=row.feature_id,
+                    history_date=now,
+                    history_type="+",
+                    history_user_id=getattr(user, "pk", None),
+                    history_change_reason=RECONCILE_REASON if user is None else "",
+                    **{value_field: getattr(row, value_field)},
+                )
+                for row in rows
+            ]
+        )
+    return touched
+
+
+# --- configuration changes -----------------------------------------------------------
+
+
+def portal_configuration_ensure(*, organization: Organization, user=None) -> PortalConfiguration:
+    """Give an organisation its configuration rows from the template (idempotent)."""
+    with transaction.atomic():
+        configuration, _created = PortalConfiguration.objects.get_or_create(
+            organization=organization, defaults={"updated_by": user}
+        )
+        _organization_rows_create(organization_ids=[organization.id], user=user)
+    return configuration
+
+
+def portal_configuration_update(
+    *, organization: Organization, changes: dict[str, FeatureSetting], user
+) -> PortalConfiguration:
+    """Apply ownership / deep-link changes and raise the version once if anything changed.
+
+    Raises ValidationError keyed by `<feature key>` with the messages for that feature.
+    """
+    _settings_validate(organization=organization, changes=changes)
+    with transaction.atomic():
+        configuration = portal_configuration_ensure(organization=organization, user=user)
+        # Row lock: two admins saving at once get two distinct versions.
+        configuration = PortalConfiguration.objects.select_for_update().get(pk=configuration.pk)
+        if _settings_apply(organization=organization, changes=changes, user=user):
+            configuration.version = F("version") + 1
+            configuration.updated_by = user
+            configuration.save(update_fields=["version", "updated_by", "updated_at"])
+            configuration.refresh_from_db(fields=["version"])
+    return configuration
+
+
+def _settings_apply(
+    *, organization: Organization, changes: dict[str, FeatureSetting], user
+) -> bool:
+    """Write the changed values (with history); True when anything changed."""
+    rows = {
+        (model, row.feature.key): row
+        for model in (FeatureOwnership, DeepLink)
+        for row in model.objects.filter(organization=organization).select_related("feature")
+    }
+    changed = False
+    for key, setting in changes.items():
+        changed |= _apply(rows.get((FeatureOwnership, key)), "owner", setting.owner, user)
+        changed |= _apply(rows.get((DeepLink, key)), "url_template", setting.url_template, user)
+    return changed
+
+
+def _apply(row, field_name: str, value: str | None, user) -> bool:
+    if row is None or value is None or getattr(row, field_name) == value:
+        return False
+    setattr(row, field_name, value)
+    row._history_user = user  # who, for the audit history (also outside a request)
+    row.save(update_fields=[field_name])
+    return True
+
+
+def _settings_validate(*, organization: Organization, changes: dict[str, FeatureSetting]) -> None:
+    from portal_integration.models import Feature
+
+    known = set(Feature.objects.filter(is_retired=False).values_list("key", flat=True))
+    errors: dict[str, list] = {}
+    for key, setting in changes.items():
+        if key not in known:
+            errors[key] = [_("%(key)s is not a feature of the catalog.") % {"key": key}]
+            continue
+        if setting.owner is not None and setting.owner not in Owner.values:
+            errors[key] = [_("Choose the app or Min Side.")]
+        if setting.url_template:
+            try:
+                deep_link_validate(
+                    url_template=setting.url_template,
+                    allowed_hosts=organization.allowed_hosts,
+                )
+            except ValidationError as error:
+                errors.setdefault(key, []).extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- onboarding ------------------------------------------------------------------------
+
+
+def organization_onboard(
+    *,
+    slug: str,
+    name: str,
+    source_identifier: str,
+    parent: Organization | None = None,
+    portal_base_url: str | None = None,
+    allowed_hosts: list[str] | None = None,
+    secret: str | None = None,
+    tolerance_seconds: int | None = None,
+    features: dict[str, FeatureSetting] | None = None,
+    user=None,
+) -> OnboardingResult:
+    """Create an organisation and its whole integration from the template, in one step.
+
+    Unset values come from the platform default template. Raises ValidationError
+    (keyed by field: slug, source_identifier, secret, <feature key>, …) and leaves
+    nothing behind when any part is refused.
+    """
+    template = platform_template_ensure()
+    if Organization.objects.filter(slug=slug).exists():
+        raise ValidationError(
+            {"slug": _("An organisation with the slug %(slug)s already exists.") % {"slug": slug}}
+        )
+    with transaction.atomic():
+        organization = organization_create(
+            slug=slug,
+            name=name,
+            parent=parent,
+            portal_base_url=(
+                template.default_portal_base_url if portal_base_url is None else portal_base_url
+            ),
+            allowed_portal_hosts=(
+                template.default_allowed_hosts if allowed_hosts is None else allowed_hosts
+            ),
+        )
+        return organization_integration_setup(
+            organization=organization,
+            source_identifier=source_identifier,
+            secret=secret,
+            tolerance_seconds=tolerance_seconds,
+            features=features,
+            user=user,
+        )
+
+
+def organization_integration_setup(
+    *,
+    organization: Organization,
+    source_identifier: str,
+    secret: str | None = None,
+    tolerance_seconds: int | None = None,
+    features: dict[str, FeatureSetting] | None = None,
+    user=None,
+) -> OnboardingResult:
+    """Configuration rows and the webhook source for an existing organisation."""
+    from webhooks.services import webhook_source_create
+
+    template = platform_template_ensure()
+    _settings_validate(organization=organization, changes=features or {})
+    with transaction.atomic():
+        portal_configuration_ensure(organization=organization, user=user)
+        # The starting point, not a change: the version stays 1.
+        _settings_apply(organization=organization, changes=features or {}, user=user)
+        try:
+            source, plaintext = webhook_source_create(
+                organization=organization,
+                identifier=source_identifier,
+                secret=secret or None,
+                tolerance_seconds=tolerance_seconds or template.default_tolerance_seconds,
+            )
+        except ValidationError as error:
+            raise _as_field_error(error) from error
+    return OnboardingResult(
+        organization=organization, source=source, secret=plaintext, secret_generated=not secret
+    )
+
+
+def _as_field_error(error: ValidationError) -> ValidationError:
+    """Attach the webhook source's messages to the onboarding form fields."""
+    if hasattr(error, "error_dict"):
+        renamed = {
+            {"identifier": "source_identifier"}.get(name, name): errors
+            for name, errors in error.error_dict.items()
+        }
+        return ValidationError(renamed)
+    text = " ".join(error.messages)
+    name = "secret" if "whsec" in text.lower() or "secret" in text.lower() else "source_identifier"
+    return ValidationError({name: error.messages})

@@ -1,0 +1,233 @@
+"""The sync log (read-only, scoped per organisation, with Reprocess) and worker heartbeats."""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from organizations.admin_scoping import GlobalAdminOnlyAdmin, OrganizationScopedAdmin
+from sync.models import InboundEvent, WorkerHeartbeat
+from sync.services import inbound_event_reprocess
+
+OUTCOME_PREVIEW_LENGTH = 120
+
+
+def _pretty_json(value) -> str:
+    return format_html(
+        '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(OrganizationScopedAdmin):
+    organization_lookup = "organization"
+    # Organisation admins read their own events and may reprocess the failed ones.
+    org_admin_permissions = frozenset({"view", "reprocess"})
+    list_display = (
+        "received_at",
+        "event_type",
+        "status",
+        "organization",
+        "subject_ids",
+        "attempts",
+        "outcome_preview",
+        "lag_display",
+    )
+    list_filter = ("status", "event_type", "organization", "received_at")
+    date_hierarchy = "received_at"
+    search_fields = ("=webhook_id", "subject_ids")
+    search_help_text = _("Search by webhook id or Min Side member / enrollment id.")
+    list_select_related = ("organization",)
+    ordering = ("-received_at",)
+    actions = ("reprocess_failed",)
+    fieldsets = (
+        (
+            _("Event"),
+            {
+                "fields": (
+                    "organization",
+                    "event_type",
+                    "raw_event_type",
+                    "subject_ids",
+                    "source_identifier",
+                    "webhook_id",
+                    "payload_format",
+                    "occurred_at",
+                    "received_at",
+                )
+            },
+        ),
+        (
+            _("Processing"),
+            {
+                "fields": (
+                    "status",
+                    "outcome",
+                    "attempts",
+                    "started_at",
+                    "finished_at",
+                    "lag_display",
+                    "next_attempt_at",
+                    "reprocessed_at",
+                    "reprocessed_by",
+                )
+            },
+        ),
+        (
+            _("Payload (personal data)"),
+            {"fields": ("normalized_pretty", "payload_pretty", "headers_pretty")},
+        ),
+    )
+    readonly_fields = (
+        "raw_event_type",
+        "lag_display",
+        "normalized_pretty",
+        "payload_pretty",
+        "headers_pretty",
+    )
+
+    # --- read-only log ------------------------------------------------------------------------
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_reprocess_permission(self, request, obj=None) -> bool:
+        return self._org_admin_may(request, "reprocess", obj)
+
+    # --- columns --------------------------------------------------------------------------------
+    @admin.display(description=_("outcome"))
+    def outcome_preview(self, obj: InboundEvent) -> str:
+        if len(obj.outcome) <= OUTCOME_PREVIEW_LENGTH:
+            return obj.outcome
+        return obj.outcome[:OUTCOME_PREVIEW_LENGTH] + "…"
+
+    @admin.display(description=_("lag"))
+    def lag_display(self, obj: InboundEvent) -> str:
+        lag = obj.lag
+        return f"{lag.total_seconds():.1f} s" if lag is not None else "–"
+
+    @admin.display(description=_("raw event type"))
+    def raw_event_type(self, obj: InboundEvent) -> str:
+        """The type as the sender named it: the envelope type or Dataverse entity + message."""
+        payload = obj.payload if isinstance(obj.payload, dict) else {}
+        if obj.payload_format == InboundEvent.PayloadFormat.DATAVERSE:
+            return f"{payload.get('PrimaryEntityName', '?')} {payload.get('MessageName', '?')}"
+        return str(payload.get("type", obj.event_type))
+
+    @admin.display(description=_("normalised events"))
+    def normalized_pretty(self, obj: InboundEvent) -> str:
+        return _pretty_json(obj.normalized)
+
+    @admin.display(description=_("original payload"))
+    def payload_pretty(self, obj: InboundEvent) -> str:
+        return _pretty_json(obj.payload)
+
+    @admin.display(description=_("headers (redacted)"))
+    def headers_pretty(self, obj: InboundEvent) -> str:
+        return _pretty_json(obj.headers)
+
+    # --- reprocessing ---------------------------------------------------------------------------
+    def _reprocess_confirmation(self, request, events, *, single: InboundEvent | None = None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reprocess failed events?"),
+            "opts": self.model._meta,
+            "events": events,
+            "single": single,
+            "action_name": "reprocess_failed",
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/sync/inboundevent/reprocess_confirmation.html", context
+        )
+
+    def _reprocess(self, request, events) -> None:
+        count = inbound_event_reprocess(events=events, user=request.user)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d failed event was queued for reprocessing.",
+                "%(count)d failed events were queued for reprocessing.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )
+
+    @admin.action(description=_("Reprocess selected failed events"), permissions=["reprocess"])
+    def reprocess_failed(self, request, queryset):
+        failed = queryset.filter(status=InboundEvent.Status.FAILED)
+        if not failed.exists():
+            self.message_user(
+                request,
+                _("None of the selected events has failed; only failed events are reprocessed."),
+                messages.WARNING,
+            )
+            return None
+        if request.POST.get("post") == "yes":
+            self._reprocess(request, failed)
+            return None
+        return self._reprocess_confirmation(request, list(failed.select_related("organization")))
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/reprocess/",
+                self.admin_site.admin_view(self.reprocess_view),
+                name="sync_inboundevent_reprocess",
+            ),
+            *super().get_urls(),
+        ]
+
+    def reprocess_view(self, request, object_id):
+        event = self.get_object(request, unquote(object_id))  # 404 outside the user's scope
+        if not self.has_reprocess_permission(request, event):
+            raise PermissionDenied
+        change_url = reverse("admin:sync_inboundevent_change", args=[event.pk])
+        if event.status != InboundEvent.Status.FAILED:
+            self.message_user(
+                request, _("Only failed events can be reprocessed."), messages.WARNING
+            )
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST":
+            self._reprocess(request, self.get_queryset(request).filter(pk=event.pk))
+            return HttpResponseRedirect(change_url)
+        return self._reprocess_confirmation(request, [event], single=event)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "show_reprocess": event.status == InboundEvent.Status.FAILED
+            and self.has_reprocess_permission(request, event),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(GlobalAdminOnlyAdmin):
+    list_display = ("hostname", "last_seen_at")
+    ordering = ("-last_seen_at",)
+    readonly_fields = ("hostname", "last_seen_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,403 @@
+"""Per-type appliers: one normalised event (SPEC §4.2) becomes changes in one organisation.
+
+Every applier takes the event's organisation, its portal time (`occurred_at`, may be None)
+and its `data`, runs inside the caller's transaction and returns an `Applied`. Problems
+are raised: `EventInvalid` (the payload is wrong; fail at once) or `TargetUnknown` (the
+member or enrollment may still be on its way; retry for a while). Lookups are always
+filtered by the event's organisation, so colliding portal ids never cross organisations.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from organizations.models import CourseEnrollment, Member, Organization
+
+ROLES = tuple(Member.Role.values)
+ENROLLMENT_STATUSES = tuple(CourseEnrollment.Status.values)
+_REASON_MAX_LENGTH = Member._meta.get_field("deactivation_reason").max_length
+MEMBER_TEXT_FIELDS = ("first_name", "last_name", "email", "phone")
+ENROLLMENT_TEXT_FIELDS = ("course_id", "course_name")
+
+
+class EventInvalid(Exception):
+    """The event cannot be applied as sent; retrying will not help."""
+
+
+class TargetUnknown(Exception):
+    """The member or enrollment is not (yet) known in the organisation."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    message: str
+    skipped: bool = False
+
+
+Applier = Callable[..., Applied]
+
+
+# --- reading and checking `data` ---------------------------------------------------------
+
+
+def _required_id(data: dict, key: str, *, subject: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise EventInvalid(
+            _("%(subject)s: %(field)s is missing") % {"subject": subject, "field": key}
+        )
+    return value.strip()
+
+
+def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> str:
+    value = data[key]
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise EventInvalid(
+            _("%(subject)s: %(field)s must be text, not %(value)r")
+            % {"subject": subject, "field": key, "value": value}
+        )
+    value = value.strip()
+    max_length = model._meta.get_field(key).max_length
+    if max_length and len(value) > max_length:
+        raise EventInvalid(
+            _("%(subject)s: %(field)s is longer than %(max)d characters")
+            % {"subject": subject, "field": key, "max": max_length}
+        )
+    if key == "email" and value:
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise EventInvalid(
+                _("%(subject)s: email %(value)r is not a valid email address")
+                % {"subject": subject, "value": value}
+            ) from exc
+    return value
+
+
+def _date(data: dict, key: str, *, subject: str) -> date | None:
+    value = data[key]
+    if value is None or value == "":
+        return None
+    parsed = None
+    if isinstance(value, str):
+        try:
+            parsed = parse_date(value)
+            if parsed is None and (moment := parse_datetime(value)) is not None:
+                parsed = moment.date()
+        except ValueError:  # well-formed but impossible, e.g. 2026-02-30
+            parsed = None
+    if parsed is None:
+        raise EventInvalid(
+            _("%(subject)s: %(field)s %(value)r is not a date (YYYY-MM-DD)")
+            % {"subject": subject, "field": key, "value": value}
+        )
+    return parsed
+
+
+def _choice(data: dict, key: str, choices: tuple[str, ...], *, subject: str) -> str:
+    value = data[key]
+    if value not in choices:
+        raise EventInvalid(
+            _("%(subject)s: %(field)s %(value)r is not one of %(choices)s")
+            % {"subject": subject, "field": key, "value": value, "choices": ", ".join(choices)}
+        )
+    return value
+
+
+def _member_values(data: dict, *, subject: str) -> dict[str, Any]:
+    """The member fields present in `data`, checked; absent fields are left alone."""
+    values: dict[str, Any] = {
+        key: _text(Member, data, key, subject=subject) for key in MEMBER_TEXT_FIELDS if key in data
+    }
+    if "joined_on" in data:
+        values["joined_on"] = _date(data, "joined_on", subject=subject)
+    if "role" in data:
+        values["role"] = _choice(data, "role", ROLES, subject=subject)
+    return values
+
+
+# --- shared steps ---------------------------------------------------------------------------
+
+
+def _member_subject(member_id: str) -> str:
+    return _("Member %(id)s") % {"id": member_id}
+
+
+def _member_locked(*, organization: Organization, member_id: str) -> Member | None:
+    # The row lock serialises two workers applying events for the same member, so the
+    # staleness check below compares against committed state.
+    return (
+        Member.objects.select_for_update()
+        .filter(organization=organization, portal_member_id=member_id)
+        .first()
+    )
+
+
+def _member_required(*, organization: Organization, member_id: str) -> Member:
+    member = _member_locked(organization=organization, member_id=member_id)
+    if member is None:
+        raise TargetUnknown(
+            _("member %(id)s is not known in %(organization)s")
+            % {"id": member_id, "organization": organization.name}
+        )
+    return member
+
+
+def _stale(
+    row: Member | CourseEnrollment, occurred_at: datetime | None, *, subject: str, event_type: str
+) -> Applied | None:
+    """A skip result when `row` already holds a newer portal change than this event."""
+    if occurred_at is None or row.source_updated_at is None:
+        return None
+    if occurred_at >= row.source_updated_at:
+        return None
+    return Applied(
+        _(
+            "%(subject)s: stale %(type)s from %(occurred)s ignored; a newer change from "
+            "%(applied)s is already applied"
+        )
+        % {
+            "subject": subject,
+            "type": event_type,
+            "occurred": occurred_at.isoformat(),
+            "applied": row.source_updated_at.isoformat(),
+        },
+        skipped=True,
+    )
+
+
+def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | None) -> list[str]:
+    """Set changed values on `row` and advance its source time; return the changed fields."""
+    changed = [key for key, value in values.items() if row.pk is None or getattr(row, key) != value]
+    for key in changed:
+        setattr(row, key, values[key])
+    fields = list(changed)
+    if occurred_at is not None and (
+        row.source_updated_at is None or occurred_at > row.source_updated_at
+    ):
+        row.source_updated_at = occurred_at
+        fields.append("source_updated_at")
+    if fields and row.pk is not None:
+        row.save(update_fields=[*fields, "updated_at"])
+    return changed
+
+
+def _changes_text(subject: str, changed: list[str]) -> str:
+    if not changed:
+        return _("%(subject)s: no change (already up to date)") % {"subject": subject}
+    return _("%(subject)s: updated %(fields)s") % {"subject": subject, "fields": ", ".join(changed)}
+
+
+# --- membership -------------------------------------------------------------------------------
+
+
+def membership_created(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    values = _member_values(data, subject=subject)
+    member = _member_locked(organization=organization, member_id=member_id)
+    if member is None:
+        member = Member(organization=organization, portal_member_id=member_id)
+        values.setdefault("role", Member.Role.MEMBER)
+        _assign(member, values, occurred_at)
+        member.save()
+        return Applied(
+            _("%(subject)s: created (%(name)s, role %(role)s)")
+            % {"subject": subject, "name": str(member), "role": member.role}
+        )
+    if stale := _stale(member, occurred_at, subject=subject, event_type="membership.created"):
+        return stale
+    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+
+
+def membership_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    values = _member_values(data, subject=subject)
+    member = _member_required(organization=organization, member_id=member_id)
+    if stale := _stale(member, occurred_at, subject=subject, event_type="membership.updated"):
+        return stale
+    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+
+
+def role_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    """Change the app access level only; admin rights (is_staff, groups) are never touched."""
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    if "role" not in data:
+        raise EventInvalid(_("%(subject)s: role is missing") % {"subject": subject})
+    role = _choice(data, "role", ROLES, subject=subject)
+    member = _member_required(organization=organization, member_id=member_id)
+    if stale := _stale(member, occurred_at, subject=subject, event_type="role.updated"):
+        return stale
+    previous = member.role
+    if not _assign(member, {"role": role}, occurred_at):
+        return Applied(_("%(subject)s: role already %(role)s") % {"subject": subject, "role": role})
+    return Applied(
+        _("%(subject)s: role changed from %(old)s to %(new)s")
+        % {"subject": subject, "old": previous, "new": role}
+    )
+
+
+def _login_user_set_active(member: Member, *, active: bool) -> str:
+    """Enable or disable the member's app login; administrators' accounts are left alone."""
+    user = member.user
+    if user is None:
+        return ""
+    if user.is_staff or user.is_superuser:
+        # Admin rights are never changed by an event (SPEC §1); only app tokens go.
+        return _("login user is an administrator and was left as it is")
+    if user.is_active != active:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+    return _("login user enabled") if active else _("login user disabled")
+
+
+def membership_deactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    # A long or odd reason must never stop a deactivation: keep what fits.
+    reason = str(data.get("reason") or "").strip()[:_REASON_MAX_LENGTH]
+    member = _member_required(organization=organization, member_id=member_id)
+    if stale := _stale(member, occurred_at, subject=subject, event_type="membership.deactivated"):
+        return stale
+    values: dict[str, Any] = {"is_active": False}
+    if reason or member.is_active:
+        values["deactivation_reason"] = reason
+    if member.is_active:
+        values["deactivated_at"] = occurred_at or timezone.now()
+    if _assign(member, values, occurred_at):
+        parts = [_("%(subject)s: deactivated") % {"subject": subject}]
+    else:
+        parts = [_("%(subject)s: already inactive") % {"subject": subject}]
+    if reason:
+        parts.append(_("reason: %(reason)s") % {"reason": reason})
+    if login := _login_user_set_active(member, active=False):
+        parts.append(login)
+    if member.user_id is not None:
+        revoked, _detail = Token.objects.filter(user_id=member.user_id).delete()
+        if revoked:
+            parts.append(_("API token revoked"))
+    return Applied("; ".join(parts))
+
+
+def membership_reactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    member = _member_required(organization=organization, member_id=member_id)
+    if stale := _stale(member, occurred_at, subject=subject, event_type="membership.reactivated"):
+        return stale
+    values = {"is_active": True, "deactivated_at": None, "deactivation_reason": ""}
+    if _assign(member, values, occurred_at):
+        parts = [_("%(subject)s: reactivated") % {"subject": subject}]
+    else:
+        parts = [_("%(subject)s: already active") % {"subject": subject}]
+    if login := _login_user_set_active(member, active=True):
+        parts.append(login)
+    return Applied("; ".join(parts))
+
+
+# --- course enrollments ---------------------------------------------------------------------
+
+
+def _enrollment_applier(event_type: str) -> Applier:
+    cancelled = event_type == "course_enrollment.cancelled"
+
+    def apply(*, organization: Organization, occurred_at, data: dict) -> Applied:
+        enrollment_id = _required_id(data, "enrollment_id", subject=_("Enrollment"))
+        subject = _("Enrollment %(id)s") % {"id": enrollment_id}
+        values: dict[str, Any] = {
+            key: _text(CourseEnrollment, data, key, subject=subject)
+            for key in ENROLLMENT_TEXT_FIELDS
+            if key in data
+        }
+        if "starts_on" in data:
+            values["starts_on"] = _date(data, "starts_on", subject=subject)
+        if cancelled:
+            values["status"] = CourseEnrollment.Status.CANCELLED
+        elif "status" in data:
+            values["status"] = _choice(data, "status", ENROLLMENT_STATUSES, subject=subject)
+        member_id = data.get("member_id")
+        if member_id is not None:
+            member_id = _required_id(data, "member_id", subject=subject)
+
+        enrollment = (
+            CourseEnrollment.objects.select_for_update()
+            .filter(organization=organization, portal_enrollment_id=enrollment_id)
+            .first()
+        )
+        if enrollment is None and member_id is None:
+            if event_type == "course_enrollment.created":
+                raise EventInvalid(_("%(subject)s: member_id is missing") % {"subject": subject})
+            # An update or cancel without the member: its create may still be on its way.
+            raise TargetUnknown(
+                _("enrollment %(id)s is not known in %(organization)s")
+                % {"id": enrollment_id, "organization": organization.name}
+            )
+        if member_id is not None:
+            member = _member_required(organization=organization, member_id=member_id)
+            values["member_id"] = member.pk
+            subject = _("Enrollment %(id)s (member %(member)s)") % {
+                "id": enrollment_id,
+                "member": member_id,
+            }
+        if enrollment is None:
+            enrollment = CourseEnrollment(
+                organization=organization, portal_enrollment_id=enrollment_id
+            )
+            _assign(enrollment, values, occurred_at)
+            enrollment.save()
+            return Applied(
+                _("%(subject)s: created (course %(course)s, status %(status)s)")
+                % {
+                    "subject": subject,
+                    "course": enrollment.course_name or enrollment.course_id,
+                    "status": enrollment.status,
+                }
+            )
+        if stale := _stale(enrollment, occurred_at, subject=subject, event_type=event_type):
+            return stale
+        return Applied(_changes_text(subject, _assign(enrollment, values, occurred_at)))
+
+    return apply
+
+
+# --- everything else ----------------------------------------------------------------------------
+
+
+def _test_event(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    return Applied(_("test event"), skipped=True)
+
+
+APPLIERS: dict[str, Applier] = {
+    "membership.created": membership_created,
+    "membership.updated": membership_updated,
+    "role.updated": role_updated,
+    "membership.deactivated": membership_deactivated,
+    "membership.reactivated": membership_reactivated,
+    "course_enrollment.created": _enrollment_applier("course_enrollment.created"),
+    "course_enrollment.updated": _enrollment_applier("course_enrollment.updated"),
+    "course_enrollment.cancelled": _enrollment_applier("course_enrollment.cancelled"),
+    "webhook.test": _test_event,
+}
+
+
+def event_apply(
+    *, organization: Organization, event_type: str, occurred_at: datetime | None, data: dict
+) -> Applied:
+    """Apply one normalised event; unknown types (e.g. `dataverse.*`) are skipped."""
+    applier = APPLIERS.get(event_type)
+    if applier is None:
+        return Applied(_("unsupported event type %(type)s") % {"type": event_type}, skipped=True)
+    return applier(organization=organization, occurred_at=occurred_at, data=data)

@@ -1,0 +1,42 @@
+"""The periodic tasks of the sync, declared in code and installed into django-celery-beat."""
+
+from django.conf import settings
+
+# (name shown in the admin, task, setting holding the interval in seconds)
+PERIODIC_TASKS = (
+    (
+        "Sync: re-enqueue pending and stuck events",
+        "sync.inbound_events_sweep",
+        "SYNC_SWEEP_INTERVAL_SECONDS",
+    ),
+    ("Sync: worker heartbeat", "sync.worker_heartbeat", "SYNC_HEARTBEAT_INTERVAL_SECONDS"),
+)
+
+
+def periodic_tasks_install(*, interval_model, task_model, update_intervals: bool = False) -> int:
+    """Create the sync's beat entries if missing; return how many were created.
+
+    Takes the models as arguments so a migration can pass its historical ones. An
+    existing entry keeps its enabled flag (admins may pause it); its interval is reset
+    from settings only when `update_intervals` is set.
+    """
+    created_count = 0
+    for name, task, setting in PERIODIC_TASKS:
+        seconds = getattr(settings, setting)
+        interval, _ = interval_model.objects.get_or_create(every=seconds, period="seconds")
+        entry, created = task_model.objects.get_or_create(
+            name=name,
+            defaults={
+                "task": task,
+                "interval": interval,
+                # A beat tick missed while no worker listened is dropped, not piled up.
+                "expire_seconds": seconds,
+                "enabled": True,
+            },
+        )
+        created_count += created
+        if not created and update_intervals and entry.interval_id != interval.id:
+            entry.interval = interval
+            entry.expire_seconds = seconds
+            entry.save()
+    return created_count

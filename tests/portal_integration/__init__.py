@@ -1,0 +1,1 @@
+"""Tests of the portal integration configuration, onboarding and app API."""

@@ -1,0 +1,543 @@
+"""Processing rules: ordering, idempotency, failures, retries, reprocessing, sweeping."""
+
+from datetime import timedelta
+
+import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError
+from django.test import override_settings
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from organizations.models import Member
+from sync import appliers, services
+from sync.models import InboundEvent
+from sync.periodic import PERIODIC_TASKS, periodic_tasks_install
+from sync.selectors import inbound_event_queue_depth, sync_status_for_organization
+from sync.tasks import inbound_event_process
+from tests.factories import MemberFactory, UserFactory
+from tests.sync import payloads as p
+from tests.sync.conftest import event_apply, event_store
+
+Status = InboundEvent.Status
+T1 = p.T0 + timedelta(minutes=5)
+
+
+@pytest.fixture
+def kari(org_a):
+    return MemberFactory(
+        organization=org_a, portal_member_id=p.MEMBER_ID, role=Member.Role.MEMBER, first_name="Kari"
+    )
+
+
+def role_event(org, role, *, occurred_at=p.T0, member_id=p.MEMBER_ID):
+    return event_store(
+        org,
+        p.envelope("role.updated", {"member_id": member_id, "role": role}, occurred_at=occurred_at),
+    )
+
+
+@pytest.fixture
+def retries(monkeypatch) -> list[float]:
+    """Countdowns the task asked Celery to retry with."""
+    countdowns: list[float] = []
+
+    def fake_retry(*args, countdown=None, **kwargs):
+        countdowns.append(countdown)
+        return Retry()
+
+    monkeypatch.setattr(inbound_event_process, "retry", fake_retry)
+    return countdowns
+
+
+def run_task(event) -> str | None:
+    try:
+        status = inbound_event_process.run(str(event.id))
+    except Retry:
+        status = None
+    event.refresh_from_db()
+    return status
+
+
+# --- ordering and idempotency ---------------------------------------------------------------------
+
+
+def test_the_same_event_applied_twice_changes_nothing(kari, org_a):
+    first = role_event(org_a, "coordinator")
+    duplicate = event_store(org_a, first.normalized)  # same content, another delivery
+
+    event_apply(first)
+    kari.refresh_from_db()
+    state = (kari.role, kari.source_updated_at, kari.updated_at)
+    event_apply(duplicate)
+    again = services.inbound_event_apply(event_id=first.id)  # a redelivered message
+
+    kari.refresh_from_db()
+    assert (kari.role, kari.source_updated_at, kari.updated_at) == state
+    assert duplicate.status == Status.SUCCEEDED
+    assert duplicate.outcome == f"Member {p.MEMBER_ID}: role already coordinator"
+    first.refresh_from_db()
+    assert (again.status, first.attempts) == (Status.SUCCEEDED, 1)  # finished: not re-run
+
+
+def test_an_older_event_after_a_newer_one_is_skipped_as_stale(kari, org_a):
+    newer = role_event(org_a, "coordinator", occurred_at=T1)
+    older = event_store(
+        org_a,
+        p.envelope(
+            "membership.updated",
+            {"member_id": p.MEMBER_ID, "first_name": "Old", "role": "member"},
+            occurred_at=p.T0,
+        ),
+    )
+
+    event_apply(newer)
+    event_apply(older)
+
+    kari.refresh_from_db()
+    assert (kari.role, kari.first_name, kari.source_updated_at) == ("coordinator", "Kari", T1)
+    assert older.status == Status.SKIPPED
+    assert older.outcome.startswith(f"Member {p.MEMBER_ID}: stale membership.updated from")
+    assert "newer change" in older.outcome
+
+
+def test_event_without_portal_time_is_applied_and_keeps_source_time(kari, org_a):
+    kari.source_updated_at = T1
+    kari.save()
+    events = [
+        {
+            "type": "role.updated",
+            "occurred_at": None,
+            "data": {"member_id": p.MEMBER_ID, "role": "peer_mentor"},
+        }
+    ]
+
+    event = event_store(org_a, events)
+    event_apply(event)
+
+    kari.refresh_from_db()
+    assert (event.status, kari.role, kari.source_updated_at) == (
+        Status.SUCCEEDED,
+        "peer_mentor",
+        T1,
+    )
+
+
+# --- validation failures --------------------------------------------------------------------------
+
+
+def test_a_bad_role_fails_at_once_with_a_readable_outcome(kari, org_a, retries):
+    event = role_event(org_a, "boss")
+
+    status = run_task(event)
+
+    assert status == Status.FAILED
+    assert retries == []
+    assert event.status == Status.FAILED
+    assert event.outcome == (
+        f"Member {p.MEMBER_ID}: role 'boss' is not one of member, peer_mentor, coordinator, "
+        "org_admin"
+    )
+    assert (event.attempts, event.next_attempt_at) == (1, None)
+    kari.refresh_from_db()
+    assert kari.role == Member.Role.MEMBER
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "needle"),
+    [
+        ("membership.created", {"first_name": "Kari"}, "Member: member_id is missing"),
+        ("role.updated", {"member_id": p.MEMBER_ID}, "role is missing"),
+        (
+            "membership.created",
+            {"member_id": p.MEMBER_ID, "joined_on": "2026-02-30"},
+            "joined_on '2026-02-30' is not a date",
+        ),
+        (
+            "membership.created",
+            {"member_id": p.MEMBER_ID, "email": "not-an-email"},
+            "email 'not-an-email' is not a valid email address",
+        ),
+        (
+            "membership.created",
+            {"member_id": p.MEMBER_ID, "phone": 4740000000},
+            "phone must be text",
+        ),
+        ("course_enrollment.created", {"enrollment_id": p.ENROLLMENT_ID}, "member_id is missing"),
+        (
+            "course_enrollment.updated",
+            {"enrollment_id": p.ENROLLMENT_ID, "member_id": p.MEMBER_ID, "status": "7"},
+            "status '7' is not one of enrolled, waitlisted, completed, cancelled",
+        ),
+    ],
+)
+def test_invalid_payloads_fail_without_retry(kari, org_a, event_type, data, needle):
+    event = event_store(org_a, p.envelope(event_type, data))
+
+    result = event_apply(event)
+
+    assert (event.status, result.retry_in) == (Status.FAILED, None)
+    assert needle in event.outcome
+
+
+def test_a_failure_in_one_part_undoes_the_parts_before_it(kari, org_a):
+    events = p.envelope("membership.updated", {"member_id": p.MEMBER_ID, "first_name": "New"})
+    events += p.envelope("role.updated", {"member_id": p.MEMBER_ID, "role": "boss"})
+
+    event = event_store(org_a, events)
+    event_apply(event)
+
+    kari.refresh_from_db()
+    assert event.status == Status.FAILED
+    assert kari.first_name == "Kari"
+
+
+def test_an_event_stored_without_normalised_events_fails(org_a):
+    event = event_store(org_a, [])
+
+    event_apply(event)
+
+    assert (event.status, event.outcome) == (Status.FAILED, "the payload holds no events to apply")
+
+
+# --- retries --------------------------------------------------------------------------------------
+
+
+def test_a_transient_error_retries_with_backoff_then_succeeds(kari, org_a, monkeypatch, retries):
+    real = appliers.APPLIERS["role.updated"]
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(**kwargs)
+
+    monkeypatch.setitem(appliers.APPLIERS, "role.updated", flaky)
+    event = role_event(org_a, "coordinator")
+
+    assert run_task(event) is None
+    assert retries == [2]
+    assert event.status == Status.PENDING
+    assert "Temporary error (OperationalError" in event.outcome
+    assert event.next_attempt_at is not None
+
+    event.next_attempt_at = None  # the countdown has passed
+    event.save()
+    assert run_task(event) == Status.SUCCEEDED
+    kari.refresh_from_db()
+    assert (kari.role, event.attempts) == ("coordinator", 2)
+
+
+def test_transient_errors_give_up_after_the_attempt_limit(kari, org_a, monkeypatch):
+    def broken(**kwargs):
+        raise OperationalError("database is down")
+
+    monkeypatch.setitem(appliers.APPLIERS, "role.updated", broken)
+    event = role_event(org_a, "coordinator")
+    InboundEvent.objects.filter(pk=event.pk).update(attempts=9)
+
+    with override_settings(SYNC_MAX_ATTEMPTS=10):
+        result = event_apply(event)
+
+    assert (result.status, result.retry_in, event.status) == (Status.FAILED, None, Status.FAILED)
+    assert event.outcome.startswith("Gave up after 10 attempts: OperationalError")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "visibility", "expected"),
+    [(1, 3600, 2), (2, 3600, 4), (5, 3600, 32), (20, 3600, 300), (20, 400, 100), (20, None, 300)],
+)
+def test_backoff_is_exponential_and_capped_below_the_visibility_timeout(
+    attempt, visibility, expected
+):
+    options = {"visibility_timeout": visibility} if visibility else {}
+    with override_settings(
+        SYNC_RETRY_BACKOFF_SECONDS=2,
+        SYNC_RETRY_BACKOFF_MAX_SECONDS=300,
+        CELERY_BROKER_TRANSPORT_OPTIONS=options,
+    ):
+        assert services.retry_backoff_seconds(attempt=attempt) == expected
+
+
+def test_a_database_error_before_the_attempt_is_recorded_is_retried_by_the_task(
+    org_a, monkeypatch, retries
+):
+    def down(**kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(services, "inbound_event_apply", down)
+    event = role_event(org_a, "coordinator")
+
+    assert run_task(event) is None
+    assert retries == [2]
+
+
+def test_an_unknown_member_waits_then_fails_after_the_window(org_a, clock, retries):
+    event = role_event(org_a, "coordinator")
+
+    assert run_task(event) is None
+    assert event.status == Status.PENDING
+    assert event.outcome.startswith(f"Waiting: member {p.MEMBER_ID} is not known in HLF Alpha")
+    assert retries == [2]
+
+    clock.advance(300)
+    assert run_task(event) is None  # still inside the 10-minute window
+    assert retries[-1] == 4
+
+    clock.advance(301)
+    assert run_task(event) == Status.FAILED
+    assert event.outcome == f"member {p.MEMBER_ID} is not known in HLF Alpha"
+    assert event.attempts == 3
+
+
+def test_the_retry_before_the_deadline_is_shortened_to_the_deadline(org_a, clock, retries):
+    event = role_event(org_a, "coordinator")
+    with override_settings(SYNC_UNKNOWN_TARGET_WINDOW_SECONDS=60, SYNC_RETRY_BACKOFF_SECONDS=50):
+        run_task(event)
+        clock.advance(55)
+        run_task(event)
+
+    assert retries[0] == 50
+    assert 1 <= retries[1] <= 6
+
+
+def test_the_create_arriving_late_lets_the_waiting_event_succeed(org_a, clock):
+    waiting = role_event(org_a, "coordinator", occurred_at=T1)
+    event_apply(waiting)
+    create = event_store(org_a, p.envelope("membership.created", {"member_id": p.MEMBER_ID}))
+    event_apply(create)
+
+    clock.advance(10)
+    event_apply(waiting)
+
+    assert waiting.status == Status.SUCCEEDED
+    assert Member.objects.get(portal_member_id=p.MEMBER_ID).role == "coordinator"
+
+
+# --- claiming -------------------------------------------------------------------------------------
+
+
+def test_an_event_another_worker_is_processing_is_left_alone_and_looked_at_later(
+    kari, org_a, clock
+):
+    event = role_event(org_a, "coordinator")
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.PROCESSING, attempts=1, started_at=clock.now
+    )
+    clock.advance(20)
+
+    with override_settings(SYNC_PROCESSING_STUCK_SECONDS=120):
+        result = event_apply(event)
+
+    assert (result.status, result.retry_in) == (Status.PROCESSING, 100)
+    assert event.attempts == 1
+    kari.refresh_from_db()
+    assert kari.role == "member"
+
+
+def test_a_stuck_event_is_taken_over_and_the_old_attempt_cannot_finish_it(kari, org_a, clock):
+    event = role_event(org_a, "coordinator")
+    first_claim = clock.now
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.PROCESSING, attempts=1, started_at=first_claim
+    )
+    clock.advance(121)
+
+    with override_settings(SYNC_PROCESSING_STUCK_SECONDS=120):
+        result = event_apply(event)
+    late = services._inbound_event_apply_claimed(event_id=event.id, claimed_at=first_claim)
+
+    assert (result.status, event.attempts) == (Status.SUCCEEDED, 2)
+    assert late.status == "superseded"
+
+
+def test_a_duplicate_message_does_not_jump_a_scheduled_retry(org_a, clock):
+    event = role_event(org_a, "coordinator")
+    event_apply(event)  # unknown member: waits, retry scheduled
+    clock.advance(0.5)
+
+    result = event_apply(event)
+
+    assert (result.status, result.retry_in, event.attempts) == (Status.PENDING, None, 1)
+
+
+def test_a_missing_event_is_reported_not_raised(db):
+    assert services.inbound_event_apply(event_id="00000000-0000-0000-0000-000000000000").status == (
+        "missing"
+    )
+
+
+# --- organisations --------------------------------------------------------------------------------
+
+
+def test_events_for_one_organisation_never_touch_another(org_a, org_b):
+    a = MemberFactory(organization=org_a, portal_member_id="same-id", first_name="Alpha")
+    b = MemberFactory(organization=org_b, portal_member_id="same-id", first_name="Beta")
+
+    event_apply(
+        event_store(
+            org_a,
+            p.envelope("membership.updated", {"member_id": "same-id", "first_name": "Changed"}),
+        )
+    )
+    event_apply(event_store(org_a, p.envelope("membership.deactivated", {"member_id": "same-id"})))
+    created = event_store(org_a, p.envelope("membership.created", {"member_id": "only-in-b"}))
+    MemberFactory(organization=org_b, portal_member_id="only-in-b")
+    event_apply(created)
+    waiting = event_store(
+        org_a, p.envelope("role.updated", {"member_id": "b-only", "role": "member"})
+    )
+    MemberFactory(organization=org_b, portal_member_id="b-only")
+    event_apply(waiting)
+
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.first_name, a.is_active) == ("Changed", False)
+    assert (b.first_name, b.is_active, b.source_updated_at) == ("Beta", True, None)
+    assert Member.objects.filter(portal_member_id="only-in-b", organization=org_a).exists()
+    assert waiting.status == Status.PENDING
+    assert "is not known in HLF Alpha" in waiting.outcome
+
+
+# --- reprocessing ---------------------------------------------------------------------------------
+
+
+def test_reprocess_turns_a_fixed_failure_into_success(
+    org_a, clock, enqueued, django_capture_on_commit_callbacks
+):
+    event = role_event(org_a, "coordinator")
+    event_apply(event)
+    clock.advance(601)
+    event_apply(event)
+    assert event.status == Status.FAILED
+    # The fix: the member arrives.
+    event_apply(event_store(org_a, p.envelope("membership.created", {"member_id": p.MEMBER_ID})))
+    ok = event_store(org_a, p.envelope("webhook.test", {}))
+    event_apply(ok)
+    admin = UserFactory(username="reprocessor")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = services.inbound_event_reprocess(
+            events=InboundEvent.objects.filter(pk__in=[event.pk, ok.pk]), user=admin
+        )
+
+    event.refresh_from_db()
+    assert (count, enqueued) == (1, [str(event.id)])
+    assert (event.status, event.attempts, event.reprocessed_by) == (
+        Status.PENDING,
+        0,
+        "reprocessor",
+    )
+    assert event.outcome == "Reprocessing requested by reprocessor"
+    event_apply(event)
+    assert event.status == Status.SUCCEEDED
+    assert Member.objects.get(portal_member_id=p.MEMBER_ID).role == "coordinator"
+
+
+def test_reprocessing_restarts_the_wait_for_an_unknown_member(org_a, clock):
+    event = role_event(org_a, "coordinator")
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.FAILED, received_at=clock.now - timedelta(hours=2)
+    )
+
+    services.inbound_event_reprocess(events=InboundEvent.objects.all(), user=UserFactory())
+    result = event_apply(event)
+
+    assert (event.status, bool(result.retry_in)) == (Status.PENDING, True)
+
+
+# --- sweeping -------------------------------------------------------------------------------------
+
+
+@override_settings(SYNC_PENDING_GRACE_SECONDS=30, SYNC_PROCESSING_STUCK_SECONDS=120)
+def test_the_sweeper_re_enqueues_lost_and_stuck_events_once_per_grace_period(
+    org_a, clock, enqueued, django_capture_on_commit_callbacks
+):
+    now = clock.now
+    lost = role_event(org_a, "member")
+    fresh = role_event(org_a, "member", member_id="fresh")
+    stuck = role_event(org_a, "member", member_id="stuck")
+    busy = role_event(org_a, "member", member_id="busy")
+    waiting = role_event(org_a, "member", member_id="waiting")
+    done = role_event(org_a, "member", member_id="done")
+    InboundEvent.objects.filter(pk__in=[lost.pk, stuck.pk, busy.pk, waiting.pk, done.pk]).update(
+        received_at=now - timedelta(minutes=10)
+    )
+    InboundEvent.objects.filter(pk=stuck.pk).update(
+        status=Status.PROCESSING, started_at=now - timedelta(seconds=121)
+    )
+    InboundEvent.objects.filter(pk=busy.pk).update(
+        status=Status.PROCESSING, started_at=now - timedelta(seconds=60)
+    )
+    InboundEvent.objects.filter(pk=waiting.pk).update(next_attempt_at=now + timedelta(seconds=60))
+    InboundEvent.objects.filter(pk=done.pk).update(status=Status.SUCCEEDED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = services.inbound_events_sweep()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.inbound_events_sweep()  # right after: nothing new
+
+    assert count == 2
+    assert sorted(enqueued) == sorted([str(lost.id), str(stuck.id)])
+    assert again == 0
+    assert fresh.id not in enqueued
+
+    enqueued.clear()
+    clock.advance(31)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.inbound_events_sweep()
+    # The lost one again, and the one now past its grace; stuck waits another 120 s.
+    assert sorted(enqueued) == sorted([str(lost.id), str(fresh.id)])
+
+
+# --- selectors and periodic tasks -----------------------------------------------------------------
+
+
+def test_sync_status_reports_counts_ages_and_lag(kari, org_a, org_b, clock):
+    ok = role_event(org_a, "coordinator")
+    event_apply(ok)
+    InboundEvent.objects.filter(pk=ok.pk).update(received_at=clock.now - timedelta(seconds=3))
+    failed = role_event(org_a, "boss")
+    event_apply(failed)
+    InboundEvent.objects.filter(pk=failed.pk).update(received_at=clock.now - timedelta(seconds=1))
+    pending = role_event(org_a, "member")
+    InboundEvent.objects.filter(pk=pending.pk).update(received_at=clock.now - timedelta(seconds=40))
+    role_event(org_b, "member")
+
+    status = sync_status_for_organization(organization=org_a)
+
+    assert (status["pending"], status["failed"], status["processing"]) == (1, 1, 0)
+    assert status["last_succeeded_at"] == clock.now
+    assert status["oldest_pending_age"] == timedelta(seconds=40)
+    assert {e.id for e in status["recent_events"]} == {ok.id, failed.id, pending.id}
+    assert (status["lag_median"], status["lag_max"]) == (timedelta(seconds=2), timedelta(seconds=3))
+
+
+def test_queue_depth_counts_pending_and_processing_everywhere(org_a, org_b, clock):
+    role_event(org_a, "member")
+    old = role_event(org_b, "member")
+    InboundEvent.objects.filter(pk=old.pk).update(
+        status=Status.PROCESSING, received_at=clock.now - timedelta(seconds=90)
+    )
+
+    depth = inbound_event_queue_depth()
+
+    assert (depth["pending"], depth["processing"], depth["total"]) == (1, 1, 2)
+    assert depth["oldest_age"] == timedelta(seconds=90)
+    assert depth["oldest_processing_age"] == timedelta(seconds=90)
+
+
+def test_the_migration_installed_the_periodic_tasks_and_reinstalling_keeps_admin_choices(db):
+    names = {name for name, _task, _setting in PERIODIC_TASKS}
+    installed = PeriodicTask.objects.filter(name__in=names)
+    assert {t.task for t in installed} == {"sync.inbound_events_sweep", "sync.worker_heartbeat"}
+    assert all(t.interval.every == 30 and t.enabled for t in installed)
+    PeriodicTask.objects.filter(task="sync.worker_heartbeat").update(enabled=False)
+
+    created = periodic_tasks_install(
+        interval_model=IntervalSchedule, task_model=PeriodicTask, update_intervals=True
+    )
+
+    assert created == 0
+    assert PeriodicTask.objects.filter(name__in=names).count() == 2
+    assert not PeriodicTask.objects.get(task="sync.worker_heartbeat").enabled

@@ -1,0 +1,407 @@
+"""Admin for webhook sources, secrets, rejections and the health dashboard (global admins only)."""
+
+import json
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from organizations.admin_scoping import GlobalAdminOnlyAdmin, OrganizationScopedInline
+from organizations.permissions import user_is_global_admin
+from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.selectors import webhook_health_figures
+from webhooks.services import (
+    webhook_secret_generate,
+    webhook_secret_rotate,
+    webhook_self_test_send,
+    webhook_source_create,
+    webhook_source_set_active,
+)
+
+SELF_TEST_MAX_SOURCES = 5
+
+
+def webhook_endpoint_url(request) -> str:
+    """The public endpoint URL: WEBHOOK_PUBLIC_URL, else derived from this admin request."""
+    return settings.WEBHOOK_PUBLIC_URL or request.build_absolute_uri(reverse("webhook-dynamics"))
+
+
+def _secret_once_response(request, admin_site, created: list[tuple[WebhookSource, str]]):
+    """The only page that ever shows a secret in full, in the answer to the request that made it."""
+    context = {
+        **admin_site.each_context(request),
+        "title": _("Copy the new secret now"),
+        "created": created,
+        "changelist_url": reverse("admin:webhooks_webhooksource_changelist"),
+    }
+    response = TemplateResponse(request, "admin/webhooks/secret_once.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class WebhookSecretInline(OrganizationScopedInline):
+    model = WebhookSecret
+    fields = ("masked_secret", "created_at", "expires_at", "state")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("secrets (masked)")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("secret"))
+    def masked_secret(self, obj: WebhookSecret) -> str:
+        return obj.masked
+
+    @admin.display(description=gettext_lazy("state"))
+    def state(self, obj: WebhookSecret) -> str:
+        if obj.expires_at is None:
+            return _("active")
+        return _("active (overlap)") if obj.is_active else _("expired")
+
+
+@admin.register(WebhookSource)
+class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
+    list_display = (
+        "identifier",
+        "organization",
+        "is_active",
+        "tolerance_seconds",
+        "secrets_masked",
+        "updated_at",
+    )
+    list_filter = ("is_active", "organization")
+    search_fields = ("identifier", "organization__name", "organization__slug")
+    list_select_related = ("organization",)
+    fields = (
+        "organization",
+        "identifier",
+        "is_active",
+        "tolerance_seconds",
+        "dataverse_mapping",
+        "secrets_masked",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("secrets_masked", "created_at", "updated_at")
+    inlines = (WebhookSecretInline,)
+    actions = (
+        "send_test_payload",
+        "generate_secret",
+        "rotate_secret",
+        "disable_sources",
+        "enable_sources",
+    )
+
+    def get_scoped_queryset(self, request):
+        return (
+            super()
+            .get_scoped_queryset(request)
+            .prefetch_related(
+                Prefetch("secrets", queryset=WebhookSecret.objects.order_by("-created_at", "-id"))
+            )
+        )
+
+    @admin.display(description=gettext_lazy("active secrets"))
+    def secrets_masked(self, obj: WebhookSource) -> str:
+        now = timezone.now()
+        active = [secret for secret in obj.secrets.all() if secret.is_active_at(now)]
+        if not active:
+            return _("none — generate one")
+        return ", ".join(secret.masked for secret in active)
+
+    # --- adding: the service creates the source and its first secret -----------------
+    def save_model(self, request, obj, form, change):
+        if not user_is_global_admin(request.user):
+            raise PermissionDenied
+        if change:
+            obj.save()
+            return
+        source, plaintext = webhook_source_create(
+            organization=obj.organization,
+            identifier=obj.identifier,
+            tolerance_seconds=obj.tolerance_seconds,
+            is_active=obj.is_active,
+            dataverse_mapping=obj.dataverse_mapping,
+        )
+        obj.pk, obj.created_at, obj.updated_at = source.pk, source.created_at, source.updated_at
+        obj._state.adding, obj._state.db = False, source._state.db
+        request._webhook_new_secrets = [(source, plaintext)]
+
+    def response_add(self, request, obj, post_url_continue=None):
+        created = getattr(request, "_webhook_new_secrets", None)
+        if created:
+            return _secret_once_response(request, self.admin_site, created)
+        return super().response_add(request, obj, post_url_continue)
+
+    # --- actions ------------------------------------------------------------------
+    def _confirm(self, request, queryset, *, action: str, question: str):
+        """Confirmation page first; returns None once the admin has confirmed."""
+        if request.POST.get("confirmed") == "yes":
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Are you sure?"),
+            "question": question,
+            "objects": list(queryset),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/webhooks/confirm_action.html", context)
+
+    def _new_secrets(self, request, queryset, *, create, action: str, question: str, done: str):
+        confirmation = self._confirm(request, queryset, action=action, question=question)
+        if confirmation is not None:
+            return confirmation
+        created = []
+        for source in queryset:
+            try:
+                created.append((source, create(source=source)))
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.WARNING)
+        if not created:
+            return None
+        self.message_user(request, done(len(created)), messages.SUCCESS)
+        return _secret_once_response(request, self.admin_site, created)
+
+    @admin.action(description=gettext_lazy("Generate a first secret"))
+    def generate_secret(self, request, queryset):
+        return self._new_secrets(
+            request,
+            queryset,
+            create=webhook_secret_generate,
+            action="generate_secret",
+            question=_("Generate a secret for the selected sources?"),
+            done=lambda count: (
+                ngettext(
+                    "Generated a secret for %(count)d source.",
+                    "Generated secrets for %(count)d sources.",
+                    count,
+                )
+                % {"count": count}
+            ),
+        )
+
+    @admin.action(description=gettext_lazy("Rotate secret (old one keeps working for a while)"))
+    def rotate_secret(self, request, queryset):
+        hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS
+        return self._new_secrets(
+            request,
+            queryset,
+            create=webhook_secret_rotate,
+            action="rotate_secret",
+            question=ngettext(
+                "Rotate the secret of the selected sources? The current secret keeps "
+                "verifying for %(hours)d more hour, then stops.",
+                "Rotate the secret of the selected sources? The current secret keeps "
+                "verifying for %(hours)d more hours, then stops.",
+                hours,
+            )
+            % {"hours": hours},
+            done=lambda count: (
+                ngettext(
+                    "Rotated the secret of %(count)d source.",
+                    "Rotated the secrets of %(count)d sources.",
+                    count,
+                )
+                % {"count": count}
+            ),
+        )
+
+    def _set_active(self, request, queryset, *, is_active: bool, action: str, question: str):
+        confirmation = self._confirm(request, queryset, action=action, question=question)
+        if confirmation is not None:
+            return confirmation
+        sources = list(queryset)
+        for source in sources:
+            webhook_source_set_active(source=source, is_active=is_active)
+        template = (
+            ngettext("Enabled %(count)d source.", "Enabled %(count)d sources.", len(sources))
+            if is_active
+            else ngettext("Disabled %(count)d source.", "Disabled %(count)d sources.", len(sources))
+        )
+        self.message_user(request, template % {"count": len(sources)}, messages.SUCCESS)
+        return None
+
+    @admin.action(description=gettext_lazy("Disable (refuse their webhooks)"))
+    def disable_sources(self, request, queryset):
+        return self._set_active(
+            request,
+            queryset,
+            is_active=False,
+            action="disable_sources",
+            question=_("Disable the selected sources? Their webhooks will be refused with 401."),
+        )
+
+    @admin.action(description=gettext_lazy("Enable"))
+    def enable_sources(self, request, queryset):
+        return self._set_active(
+            request,
+            queryset,
+            is_active=True,
+            action="enable_sources",
+            question=_("Enable the selected sources?"),
+        )
+
+    @admin.action(description=gettext_lazy("Send signed test payload"))
+    def send_test_payload(self, request, queryset):
+        endpoint_url = webhook_endpoint_url(request)
+        sources = list(queryset[: SELF_TEST_MAX_SOURCES + 1])
+        if len(sources) > SELF_TEST_MAX_SOURCES:
+            self.message_user(
+                request,
+                _("Select at most %(max)d sources for a test.") % {"max": SELF_TEST_MAX_SOURCES},
+                messages.WARNING,
+            )
+            return
+        for source in sources:
+            result = webhook_self_test_send(source=source, endpoint_url=endpoint_url)
+            values = {
+                "source": source.identifier,
+                "detail": result.detail,
+                "status": result.status_code or "—",
+                "ms": result.elapsed_ms,
+                "url": endpoint_url,
+            }
+            self.message_user(
+                request,
+                _("%(source)s: %(detail)s — HTTP %(status)s in %(ms)d ms (%(url)s)") % values,
+                messages.SUCCESS if result.ok else messages.ERROR,
+            )
+
+    # --- health dashboard -----------------------------------------------------------
+    def get_urls(self):
+        urls = super().get_urls()
+        return [
+            path(
+                "health/",
+                self.admin_site.admin_view(self.health_view),
+                name="webhooks_webhooksource_health",
+            ),
+            *urls,
+        ]
+
+    def health_view(self, request):
+        if not user_is_global_admin(request.user):
+            raise PermissionDenied
+        figures = webhook_health_figures()
+        peak = max([bucket.accepted + bucket.rejected for bucket in figures.hourly] + [1])
+        chart = [
+            {
+                "hour": timezone.localtime(bucket.hour),
+                "accepted": bucket.accepted,
+                "rejected": bucket.rejected,
+                "accepted_pct": round(100 * bucket.accepted / peak, 1),
+                "rejected_pct": round(100 * bucket.rejected / peak, 1),
+            }
+            for bucket in figures.hourly
+        ]
+        try:
+            failed_events_url = (
+                reverse("admin:sync_inboundevent_changelist") + "?status__exact=failed"
+            )
+        except NoReverseMatch:  # the sync log admin is not installed
+            failed_events_url = None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Webhook health"),
+            "opts": self.model._meta,
+            "figures": figures,
+            "chart": chart,
+            "endpoint_url": webhook_endpoint_url(request),
+            "rejection_rate_pct": round(100 * figures.rejection_rate_last_hour, 1),
+            "failed_events_url": failed_events_url,
+            "rejections_url": reverse("admin:webhooks_webhookrejection_changelist"),
+            "signature_rejections_url": reverse("admin:webhooks_webhookrejection_changelist")
+            + "?reason__exact=invalid_signature",
+        }
+        return TemplateResponse(request, "admin/webhooks/health.html", context)
+
+
+@admin.register(WebhookHealth)
+class WebhookHealthAdmin(GlobalAdminOnlyAdmin):
+    """Only an admin index entry: its list page is the health dashboard."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not user_is_global_admin(request.user):
+            raise PermissionDenied
+        return redirect("admin:webhooks_webhooksource_health")
+
+
+@admin.register(WebhookRejection)
+class WebhookRejectionAdmin(GlobalAdminOnlyAdmin):
+    list_display = (
+        "received_at",
+        "reason",
+        "status_code",
+        "source_identifier",
+        "organization",
+        "client_address",
+        "body_size",
+    )
+    list_filter = ("reason", "status_code", "organization")
+    date_hierarchy = "received_at"
+    search_fields = ("source_identifier", "client_address", "body_sha256", "detail")
+    list_select_related = ("organization", "source")
+    fields = (
+        "received_at",
+        "reason",
+        "status_code",
+        "detail",
+        "source_identifier",
+        "source",
+        "organization",
+        "client_address",
+        "headers_table",
+        "body_size",
+        "body_sha256",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("headers (redacted)"))
+    def headers_table(self, obj: WebhookRejection) -> str:
+        if not obj.headers:
+            return "—"
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "",
+                "<tr><th>{}</th><td>{}</td></tr>",
+                (
+                    (name, value if isinstance(value, str) else json.dumps(value))
+                    for name, value in sorted(obj.headers.items())
+                ),
+            ),
+        )

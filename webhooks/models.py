@@ -1,0 +1,224 @@
+"""Webhook sources, their encrypted secrets and the log of refused deliveries."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Organization
+from webhooks.normalize import DataverseMapping
+from webhooks.signing import SECRET_PREFIX
+
+MASK_ELLIPSIS = "\u2026"
+MAX_TOLERANCE_SECONDS = 24 * 3600
+
+identifier_validator = RegexValidator(
+    regex=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+    message=_(
+        "Use letters, digits, '.', '_', ':' or '-' (e.g. hlf-oslo or a Dataverse organisation id)."
+    ),
+)
+
+
+def default_tolerance_seconds() -> int:
+    return settings.WEBHOOK_DEFAULT_TOLERANCE_SECONDS
+
+
+def validate_dataverse_mapping(value) -> None:
+    try:
+        DataverseMapping.from_overrides(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_mapping") from exc
+
+
+class WebhookSource(models.Model):
+    """A sender (SPEC §4.1): its identifier selects the organisation and the secrets."""
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="webhook_sources",
+    )
+    identifier = models.CharField(
+        _("source identifier"),
+        max_length=200,
+        unique=True,
+        validators=[identifier_validator],
+        help_text=_(
+            "The envelope's 'source', or the OrganizationId of a Dataverse RemoteExecutionContext."
+        ),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    tolerance_seconds = models.PositiveIntegerField(
+        _("timestamp tolerance (seconds)"),
+        default=default_tolerance_seconds,
+        help_text=_("How far the webhook-timestamp may be from our clock, either way."),
+    )
+    dataverse_mapping = models.JSONField(
+        _("Dataverse mapping overrides"),
+        default=dict,
+        blank=True,
+        validators=[validate_dataverse_mapping],
+        help_text=_(
+            "Only what differs from HLF's default logical names, e.g. "
+            '{"role_attribute": "hlf_role", "enrollment_entity": "hlf_enrollment"}.'
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook source")
+        verbose_name_plural = _("webhook sources")
+        ordering = ["identifier"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tolerance_seconds__gte=1)
+                & Q(tolerance_seconds__lte=MAX_TOLERANCE_SECONDS),
+                name="webhook_source_tolerance_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+    @property
+    def mapping(self) -> DataverseMapping:
+        return DataverseMapping.from_overrides(self.dataverse_mapping)
+
+
+class WebhookSecret(models.Model):
+    """One `whsec_…` secret of a source, Fernet-encrypted; active until `expires_at`."""
+
+    source = models.ForeignKey(
+        WebhookSource,
+        verbose_name=_("source"),
+        on_delete=models.CASCADE,
+        related_name="secrets",
+    )
+    ciphertext = models.TextField(_("encrypted secret"), editable=False)
+    # Enough to recognise a secret on screen, too little to help guess it.
+    last4 = models.CharField(_("last characters"), max_length=4, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(
+        _("valid until"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: valid until rotated."),
+    )
+
+    class Meta:
+        verbose_name = _("webhook secret")
+        verbose_name_plural = _("webhook secrets")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["source", "expires_at"], name="webhook_secret_source_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return f"{SECRET_PREFIX}{MASK_ELLIPSIS}{self.last4}"
+
+    def is_active_at(self, moment) -> bool:
+        return self.expires_at is None or self.expires_at > moment
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_at(timezone.now())
+
+
+class WebhookRejection(models.Model):
+    """A refused delivery (SPEC §4.3): why, from where, and a fingerprint of the body."""
+
+    class Reason(models.TextChoices):
+        UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", _("Not application/json")
+        PAYLOAD_TOO_LARGE = "payload_too_large", _("Body too large")
+        MALFORMED_PAYLOAD = "malformed_payload", _("Malformed payload")
+        MISSING_SIGNATURE_HEADERS = (
+            "missing_signature_headers",
+            _("Signature headers missing or malformed"),
+        )
+        UNKNOWN_SOURCE = "unknown_source", _("Unknown source")
+        SOURCE_DISABLED = "source_disabled", _("Source disabled")
+        SECRET_NOT_CONFIGURED = "secret_not_configured", _("No secret configured")
+        TIMESTAMP_OUT_OF_TOLERANCE = (
+            "timestamp_out_of_tolerance",
+            _("Timestamp outside tolerance"),
+        )
+        INVALID_SIGNATURE = "invalid_signature", _("Invalid signature")
+
+    reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"))
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    # As claimed by the request; kept even when no such source exists.
+    source_identifier = models.CharField(
+        _("source identifier"), max_length=200, null=True, blank=True
+    )
+    source = models.ForeignKey(
+        WebhookSource,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rejections",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_rejections",
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    client_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    headers = models.JSONField(_("headers (redacted)"), default=dict, blank=True)
+    body_size = models.PositiveIntegerField(_("body size (bytes)"), default=0)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook rejection")
+        verbose_name_plural = _("webhook rejections")
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    reason__in=[
+                        "unsupported_media_type",
+                        "payload_too_large",
+                        "malformed_payload",
+                        "missing_signature_headers",
+                        "unknown_source",
+                        "source_disabled",
+                        "secret_not_configured",
+                        "timestamp_out_of_tolerance",
+                        "invalid_signature",
+                    ]
+                ),
+                name="webhook_rejection_reason_valid",
+            ),
+        ]
+        indexes = [
+            # Counting by reason over a time window (health dashboard).
+            models.Index(fields=["reason", "received_at"], name="webhook_rejection_reason_time"),
+            models.Index(fields=["source", "-received_at"], name="webhook_rejection_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.status_code})"
+
+
+class WebhookHealth(WebhookSource):
+    """Admin index entry for the webhook health dashboard (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("webhook health")
+        verbose_name_plural = _("webhook health")

@@ -1,0 +1,563 @@
+"""Write-side operations of the webhook intake: sources, secrets, deliveries, rejections."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from organizations.models import Organization
+from sync.services import inbound_event_record
+from webhooks import signing
+from webhooks.crypto import ciphertext_reencrypt, secret_encrypt
+from webhooks.models import WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.normalize import (
+    MalformedPayload,
+    NormalizationFailed,
+    payload_kind,
+    payload_normalize,
+    source_identifier_of,
+)
+from webhooks.selectors import (
+    inbound_event_get_by_webhook_id,
+    webhook_secret_list_active,
+    webhook_source_active_secrets,
+    webhook_source_with_active_secrets,
+)
+
+logger = logging.getLogger(__name__)
+
+Reason = WebhookRejection.Reason
+
+# Standard Webhooks recommends 24–64 random bytes; shorter keys are refused.
+SECRET_MIN_KEY_BYTES = 24
+SELF_TEST_TIMEOUT_SECONDS = 10
+JSON_MEDIA_TYPE = "application/json"
+SIZE_EXCEEDED_HEADER = "x-ms-dynamics-msg-size-exceeded"
+REDACTED = "[redacted]"
+# Header names containing any of these may carry credentials (signatures, function
+# keys, cookies); their values are never stored.
+_SENSITIVE_HEADER_PARTS = ("signature", "secret", "token", "key", "auth", "cookie", "password")
+_MAX_STORED_HEADERS = 50
+_MAX_HEADER_VALUE = 500
+_MAX_WEBHOOK_ID = 255
+_MAX_IDENTIFIER = 200
+
+REJECTION_STATUS = {
+    Reason.UNSUPPORTED_MEDIA_TYPE: 415,
+    Reason.PAYLOAD_TOO_LARGE: 413,
+    Reason.MALFORMED_PAYLOAD: 400,
+    Reason.MISSING_SIGNATURE_HEADERS: 400,
+    Reason.UNKNOWN_SOURCE: 401,
+    Reason.SOURCE_DISABLED: 401,
+    Reason.SECRET_NOT_CONFIGURED: 401,
+    Reason.TIMESTAMP_OUT_OF_TOLERANCE: 401,
+    Reason.INVALID_SIGNATURE: 401,
+}
+# What a 401 says: nothing beyond its code (SPEC §4.3), so no probing of sources or secrets.
+_AUTH_FAILED_DETAIL = "The request could not be authenticated."
+
+
+# --- sources and secrets ----------------------------------------------------------
+
+
+def _secret_validate(secret: str) -> None:
+    try:
+        key = signing.secret_key_bytes(secret)
+    except signing.SecretFormatError as exc:
+        raise ValidationError({"secret": str(exc)}) from exc
+    if len(key) < SECRET_MIN_KEY_BYTES:
+        raise ValidationError(
+            {
+                "secret": _(
+                    "The webhook secret's key is %(length)d bytes; use at least %(minimum)d."
+                )
+                % {"length": len(key), "minimum": SECRET_MIN_KEY_BYTES}
+            }
+        )
+
+
+def _secret_store(*, source: WebhookSource, plaintext: str) -> WebhookSecret:
+    masked = signing.secret_mask(plaintext)
+    return WebhookSecret.objects.create(
+        source=source,
+        ciphertext=secret_encrypt(plaintext),
+        last4=masked.rsplit("\u2026", 1)[-1],
+    )
+
+
+def _duplicate_identifier_error(identifier: str) -> ValidationError:
+    return ValidationError(
+        {
+            "identifier": _("A webhook source with the identifier “%(identifier)s” already exists.")
+            % {"identifier": identifier}
+        },
+        code="duplicate_identifier",
+    )
+
+
+def webhook_source_create(
+    *,
+    organization: Organization,
+    identifier: str,
+    secret: str | None = None,
+    tolerance_seconds: int | None = None,
+    is_active: bool = True,
+    dataverse_mapping: dict | None = None,
+) -> tuple[WebhookSource, str]:
+    """Create a source with its first secret; return (source, plaintext secret) once."""
+    identifier = (identifier or "").strip()
+    if secret is not None:
+        _secret_validate(secret)
+    if WebhookSource.objects.filter(identifier=identifier).exists():
+        raise _duplicate_identifier_error(identifier)
+    source = WebhookSource(
+        organization=organization,
+        identifier=identifier,
+        is_active=is_active,
+        dataverse_mapping=dataverse_mapping or {},
+    )
+    if tolerance_seconds is not None:
+        source.tolerance_seconds = tolerance_seconds
+    source.full_clean(validate_unique=False)
+    plaintext = secret or signing.secret_generate()
+    try:
+        with transaction.atomic():
+            source.save(force_insert=True)
+            _secret_store(source=source, plaintext=plaintext)
+    except IntegrityError as exc:  # a concurrent create won the race
+        raise _duplicate_identifier_error(identifier) from exc
+    return source, plaintext
+
+
+def webhook_secret_generate(*, source: WebhookSource) -> str:
+    """Give a source without an active secret its first one; return it (shown once)."""
+    with transaction.atomic():
+        WebhookSource.objects.select_for_update().filter(pk=source.pk).first()
+        if webhook_secret_list_active(source=source):
+            raise ValidationError(
+                _("%(source)s already has an active secret; rotate it instead.")
+                % {"source": source.identifier}
+            )
+        plaintext = signing.secret_generate()
+        _secret_store(source=source, plaintext=plaintext)
+    return plaintext
+
+
+def webhook_secret_rotate(*, source: WebhookSource, overlap: timedelta | None = None) -> str:
+    """Add a new secret; earlier ones keep verifying for `overlap`, then stop. Return it once."""
+    if overlap is None:
+        overlap = timedelta(hours=settings.WEBHOOK_SECRET_OVERLAP_HOURS)
+    if overlap < timedelta(0):
+        raise ValidationError(_("The overlap cannot be negative."))
+    with transaction.atomic():
+        # Serialise rotations of one source so two admins cannot both "win".
+        WebhookSource.objects.select_for_update().filter(pk=source.pk).first()
+        now = timezone.now()
+        expires_at = now + overlap
+        # Never extends a secret that already expires sooner.
+        WebhookSecret.objects.filter(source=source).exclude(expires_at__lte=expires_at).update(
+            expires_at=expires_at
+        )
+        plaintext = signing.secret_generate()
+        _secret_store(source=source, plaintext=plaintext)
+    return plaintext
+
+
+def webhook_source_set_active(*, source: WebhookSource, is_active: bool) -> WebhookSource:
+    source.is_active = is_active
+    source.save(update_fields=["is_active", "updated_at"])
+    return source
+
+
+def webhook_secrets_reencrypt(*, batch_size: int = 200) -> int:
+    """Re-encrypt every stored secret with the first FIELD_ENCRYPTION_KEYS key; return the count."""
+    count = 0
+    with transaction.atomic():
+        batch: list[WebhookSecret] = []
+        for secret in WebhookSecret.objects.select_for_update().only("id", "ciphertext"):
+            secret.ciphertext = ciphertext_reencrypt(secret.ciphertext)
+            batch.append(secret)
+            if len(batch) >= batch_size:
+                WebhookSecret.objects.bulk_update(batch, ["ciphertext"])
+                count += len(batch)
+                batch = []
+        WebhookSecret.objects.bulk_update(batch, ["ciphertext"])
+        count += len(batch)
+    return count
+
+
+# --- intake ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    """One delivery as the view read it: `body` is None when it was not read."""
+
+    headers: Mapping[str, str]  # lower-case names
+    client_address: str | None
+    body: bytes | None
+    body_too_large: bool = False
+    content_type_ok: bool = True
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status_code: int
+    body: dict[str, Any]
+    reason: str | None = None  # the rejection code, if refused
+
+
+class _Rejected(Exception):
+    def __init__(
+        self, reason: str, detail: str, *, source: WebhookSource | None = None, identifier=None
+    ):
+        super().__init__(reason)
+        self.reason, self.detail, self.source, self.identifier = reason, detail, source, identifier
+
+
+def media_type_is_json(content_type: str | None) -> bool:
+    return (content_type or "").split(";", 1)[0].strip().lower() == JSON_MEDIA_TYPE
+
+
+def headers_redact(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to store: credentials replaced, values and count bounded."""
+    redacted: dict[str, str] = {}
+    for name, value in list(headers.items())[:_MAX_STORED_HEADERS]:
+        lowered = name.lower()
+        if any(part in lowered for part in _SENSITIVE_HEADER_PARTS):
+            redacted[lowered] = REDACTED
+        else:
+            redacted[lowered] = str(value)[:_MAX_HEADER_VALUE]
+    return redacted
+
+
+def _client_address(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
+def webhook_rejection_record(
+    *,
+    request: IntakeRequest,
+    reason: str,
+    detail: str = "",
+    source: WebhookSource | None = None,
+    source_identifier: str | None = None,
+) -> WebhookRejection | None:
+    """Record a refused delivery; with the database down, log it instead of failing."""
+    body = request.body or b""
+    logger.warning(
+        "webhook rejected: reason=%s source=%s client=%s size=%d",
+        reason,
+        source_identifier,
+        request.client_address,
+        len(body),
+    )
+    try:
+        with transaction.atomic():
+            return WebhookRejection.objects.create(
+                reason=reason,
+                status_code=REJECTION_STATUS[reason],
+                detail=detail[:500],
+                source_identifier=(source_identifier or None) and source_identifier[:200],
+                source=source,
+                organization_id=source.organization_id if source else None,
+                client_address=_client_address(request.client_address),
+                headers=headers_redact(request.headers),
+                body_size=len(body),
+                body_sha256=hashlib.sha256(body).hexdigest() if request.body is not None else "",
+            )
+    except DatabaseError:
+        logger.exception("webhook rejection (reason=%s) could not be stored", reason)
+        return None
+
+
+def _reject_json_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+def _json_object_parse(body: bytes) -> dict:
+    try:
+        parsed = json.loads(body, parse_constant=_reject_json_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body is not valid JSON.")) from exc
+    if not isinstance(parsed, dict):
+        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body must be a JSON object."))
+    # PostgreSQL cannot store U+0000 in JSON; refuse it here rather than answer 503 forever.
+    if b"\\u0000" in body and _contains_nul(parsed):
+        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body contains a NUL character."))
+    return parsed
+
+
+@dataclass(frozen=True)
+class _SignatureHeaders:
+    msg_id: str
+    timestamp: int
+    signature: str
+
+
+def _signature_headers_parse(headers: Mapping[str, str]) -> _SignatureHeaders:
+    values = {
+        name: (headers.get(name) or "").strip()
+        for name in (signing.HEADER_ID, signing.HEADER_TIMESTAMP, signing.HEADER_SIGNATURE)
+    }
+    missing = [name for name, value in values.items() if not value]
+    if missing:
+        raise _Rejected(
+            Reason.MISSING_SIGNATURE_HEADERS,
+            _("Missing header(s): %(names)s.") % {"names": ", ".join(missing)},
+        )
+    msg_id, raw_timestamp = values[signing.HEADER_ID], values[signing.HEADER_TIMESTAMP]
+    if len(msg_id) > _MAX_WEBHOOK_ID:
+        raise _Rejected(
+            Reason.MISSING_SIGNATURE_HEADERS,
+            _("webhook-id is longer than %(max)d characters.") % {"max": _MAX_WEBHOOK_ID},
+        )
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
+        raise _Rejected(
+            Reason.MISSING_SIGNATURE_HEADERS,
+            _("webhook-timestamp must be a Unix time in whole seconds."),
+        )
+    return _SignatureHeaders(msg_id, int(raw_timestamp), values[signing.HEADER_SIGNATURE])
+
+
+def _source_resolve(body: dict) -> tuple[WebhookSource, list[str]]:
+    identifier = source_identifier_of(body)
+    if not identifier or len(identifier) > _MAX_IDENTIFIER:
+        raise _Rejected(Reason.UNKNOWN_SOURCE, _AUTH_FAILED_DETAIL, identifier=identifier)
+    source, secrets = webhook_source_with_active_secrets(identifier=identifier)
+    if source is None:
+        raise _Rejected(Reason.UNKNOWN_SOURCE, _AUTH_FAILED_DETAIL, identifier=identifier)
+    if not (source.is_active and source.organization.is_active):
+        raise _Rejected(
+            Reason.SOURCE_DISABLED, _AUTH_FAILED_DETAIL, source=source, identifier=identifier
+        )
+    if not secrets:
+        raise _Rejected(
+            Reason.SECRET_NOT_CONFIGURED, _AUTH_FAILED_DETAIL, source=source, identifier=identifier
+        )
+    return source, secrets
+
+
+def _authenticate(
+    *, source: WebhookSource, secrets: list[str], sig: _SignatureHeaders, body: bytes
+) -> None:
+    try:
+        authentic = signing.signature_verify(
+            secrets=secrets,
+            msg_id=sig.msg_id,
+            timestamp=sig.timestamp,
+            body=body,
+            signature_header=sig.signature,
+        )
+    except signing.SecretFormatError:
+        logger.error("webhook source %s has a malformed stored secret", source.identifier)
+        authentic = False
+    if not authentic:
+        raise _Rejected(
+            Reason.INVALID_SIGNATURE,
+            _AUTH_FAILED_DETAIL,
+            source=source,
+            identifier=source.identifier,
+        )
+    within = signing.timestamp_within_tolerance(
+        timestamp=sig.timestamp,
+        now=int(timezone.now().timestamp()),
+        tolerance_seconds=source.tolerance_seconds,
+    )
+    if not within:
+        raise _Rejected(
+            Reason.TIMESTAMP_OUT_OF_TOLERANCE,
+            _AUTH_FAILED_DETAIL,
+            source=source,
+            identifier=source.identifier,
+        )
+
+
+@dataclass
+class _Normalized:
+    events: list[dict] = field(default_factory=list)
+    occurred_at: Any = None
+    failure: str | None = None
+
+
+def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str]) -> _Normalized:
+    size_exceeded = SIZE_EXCEEDED_HEADER in headers
+    try:
+        events = payload_normalize(body=body, mapping=source.mapping, size_exceeded=size_exceeded)
+    except MalformedPayload as exc:
+        raise _Rejected(
+            Reason.MALFORMED_PAYLOAD, str(exc), source=source, identifier=source.identifier
+        ) from exc
+    except NormalizationFailed as exc:
+        # Authentic but unusable (e.g. truncated by Dynamics): stored as failed, not guessed at.
+        return _Normalized(failure=str(exc))
+    return _Normalized(
+        events=[event.to_json() for event in events],
+        occurred_at=events[0].occurred_at if events else None,
+    )
+
+
+def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResult:
+    webhook_rejection_record(
+        request=request,
+        reason=rejection.reason,
+        detail=rejection.detail,
+        source=rejection.source,
+        source_identifier=rejection.identifier,
+    )
+    return IntakeResult(
+        status_code=REJECTION_STATUS[rejection.reason],
+        body={"error": str(rejection.reason), "detail": str(rejection.detail)},
+        reason=str(rejection.reason),
+    )
+
+
+def _store(
+    *, source: WebhookSource, sig: _SignatureHeaders, body: dict, request: IntakeRequest
+) -> IntakeResult:
+    normalized = _normalize(source=source, body=body, headers=request.headers)
+    try:
+        event, created = inbound_event_record(
+            organization=source.organization,
+            source_identifier=source.identifier,
+            webhook_id=sig.msg_id,
+            payload_format=payload_kind(body),
+            payload=body,
+            normalized=normalized.events,
+            occurred_at=normalized.occurred_at,
+            headers=headers_redact(request.headers),
+            failure=normalized.failure,
+        )
+    except DatabaseError:
+        raise
+    except Exception:
+        # Only the after-commit enqueue fails with something else (broker down). If the row
+        # is there, it is committed and the sweeper enqueues it again: still a 2xx.
+        event = inbound_event_get_by_webhook_id(
+            source_identifier=source.identifier, webhook_id=sig.msg_id
+        )
+        if event is None:
+            raise
+        logger.exception("webhook event %s stored but not enqueued", event.pk)
+        created = True
+    status = "accepted" if created else "duplicate"
+    return IntakeResult(
+        status_code=202 if created else 200, body={"status": status, "event_id": str(event.pk)}
+    )
+
+
+def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
+    """Decide on one delivery (SPEC §4.3): refuse and record, or store and acknowledge.
+
+    Raises DatabaseError when the event cannot be stored; the caller answers 503.
+    """
+    try:
+        if not request.content_type_ok:
+            raise _Rejected(
+                Reason.UNSUPPORTED_MEDIA_TYPE,
+                _("Send the body as %(type)s.") % {"type": JSON_MEDIA_TYPE},
+            )
+        if request.body_too_large or request.body is None:
+            raise _Rejected(
+                Reason.PAYLOAD_TOO_LARGE,
+                _("The body is larger than %(limit)d bytes.")
+                % {"limit": settings.WEBHOOK_MAX_BODY_BYTES},
+            )
+        body = _json_object_parse(request.body)
+        sig = _signature_headers_parse(request.headers)
+        source, secrets = _source_resolve(body)
+        # Authenticate before anything else, a duplicate answer included.
+        _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)
+        return _store(source=source, sig=sig, body=body, request=request)
+    except _Rejected as rejection:
+        return _rejected_result(request, rejection)
+
+
+# --- self-test ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelfTestResult:
+    ok: bool
+    status_code: int | None
+    elapsed_ms: int
+    detail: str
+
+
+def _self_test_outcome(response: requests.Response) -> tuple[bool, str]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    if response.status_code in (200, 202) and payload.get("status") in ("accepted", "duplicate"):
+        return True, _("verification succeeded")
+    code = payload.get("error")
+    if code:
+        return False, _("refused: %(code)s") % {"code": code}
+    return False, _("unexpected answer")
+
+
+def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfTestResult:
+    """POST a real signed `webhook.test` envelope to the endpoint and report what happened."""
+    secrets = webhook_source_active_secrets(source=source)
+    if not secrets:
+        return SelfTestResult(False, None, 0, _("no active secret to sign with"))
+    now = timezone.now()
+    body = json.dumps(
+        {
+            "type": "webhook.test",
+            "source": source.identifier,
+            "occurred_at": now.isoformat(),
+            "data": {"message": "Signed test payload sent from the admin."},
+        },
+        separators=(",", ":"),
+    ).encode()
+    headers = signing.signed_headers(
+        secret=secrets[0],  # the newest: the one the sender is told to use
+        msg_id=f"selftest_{uuid.uuid4().hex}",
+        timestamp=int(now.timestamp()),
+        body=body,
+    )
+    headers["Content-Type"] = JSON_MEDIA_TYPE
+    started = time.monotonic()
+    try:
+        response = requests.post(
+            endpoint_url, data=body, headers=headers, timeout=SELF_TEST_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as exc:
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        return SelfTestResult(
+            False, None, elapsed_ms, _("no answer: %(error)s") % {"error": type(exc).__name__}
+        )
+    elapsed_ms = round((time.monotonic() - started) * 1000)
+    ok, detail = _self_test_outcome(response)
+    return SelfTestResult(ok, response.status_code, elapsed_ms, detail)

@@ -1,0 +1,201 @@
+"""The webhook endpoint `POST /webhooks/dynamics/` (SPEC §4): read bounded, hand to the service."""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webhooks.models import WebhookRejection
+from webhooks.services import IntakeRequest, media_type_is_json, webhook_intake
+
+logger = logging.getLogger(__name__)
+
+_READ_CHUNK = 64 * 1024
+
+
+class _AlwaysJson(BaseContentNegotiation):
+    """Answer JSON whatever the sender's Accept header says (no 406 before authentication)."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _declared_length(meta) -> int | None:
+    raw = meta.get("CONTENT_LENGTH")
+    if raw in (None, ""):
+        return None
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        return None
+
+
+def _body_read(django_request, *, limit: int) -> tuple[bytes | None, bool]:
+    """Read at most limit+1 bytes; return (body, too_large). Never reads an unbounded body."""
+    declared = _declared_length(django_request.META)
+    if declared is not None and declared > limit:
+        return None, True  # refused before reading a byte
+    if declared is not None:
+        # Django's stream stops at Content-Length, whatever the client sends after it.
+        stream, budget = django_request, declared
+    else:
+        # Chunked (no Content-Length): Django would see an empty body, so read the WSGI
+        # input itself, and stop one byte past the limit.
+        stream, budget = django_request.META["wsgi.input"], limit + 1
+    chunks, size = [], 0
+    while size < budget:
+        chunk = stream.read(min(_READ_CHUNK, budget - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    return (None, True) if len(body) > limit else (body, False)
+
+
+def _headers_of(meta) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in meta.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if meta.get(key):
+            headers[key.replace("_", "-").lower()] = meta[key]
+    return headers
+
+
+def _error_shape(code: str, description: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=inline_serializer(
+            name="WebhookError",
+            fields={
+                "error": serializers.ChoiceField(
+                    choices=[*WebhookRejection.Reason.values, "storage_unavailable"]
+                ),
+                "detail": serializers.CharField(),
+            },
+        ),
+        description=f"{description} Reason code(s): {code}.",
+    )
+
+
+_ACK = inline_serializer(
+    name="WebhookAcknowledgement",
+    fields={
+        "status": serializers.ChoiceField(choices=["accepted", "duplicate"]),
+        "event_id": serializers.UUIDField(),
+    },
+)
+
+
+class DynamicsWebhookView(APIView):
+    """Receives signed Min Side / Dataverse events; authentication is the signature alone."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    parser_classes: list = []  # the raw bytes are signed; they are read here, bounded
+    throttle_classes: list = []
+    content_negotiation_class = _AlwaysJson
+
+    @extend_schema(
+        operation_id="webhook_dynamics_receive",
+        summary="Receive a signed Min Side event",
+        description=(
+            "Standard Webhooks signature over `{webhook-id}.{webhook-timestamp}.{raw body}` "
+            "(HMAC-SHA256, `v1,<base64>`). The body is an HLF event envelope or a Dataverse "
+            "RemoteExecutionContext. Never answers 2xx unless the event is committed."
+        ),
+        tags=["webhooks"],
+        auth=[],
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "webhook-id",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unique message id; the deduplication key per source.",
+            ),
+            OpenApiParameter(
+                "webhook-timestamp",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unix seconds when signed; must be within the source's tolerance.",
+            ),
+            OpenApiParameter(
+                "webhook-signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="One or more space-separated `v1,<base64 signature>`.",
+            ),
+            OpenApiParameter(
+                "x-ms-dynamics-msg-size-exceeded",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Set by Dynamics on truncated messages; stored as failed.",
+            ),
+        ],
+        responses={
+            202: OpenApiResponse(_ACK, description="Authentic, new and durably stored."),
+            200: OpenApiResponse(_ACK, description="Authentic; this webhook-id was received."),
+            400: _error_shape(
+                "malformed_payload, missing_signature_headers",
+                "Body not a JSON object, envelope fields missing, or headers malformed.",
+            ),
+            401: _error_shape(
+                "unknown_source, source_disabled, secret_not_configured, "
+                "invalid_signature, timestamp_out_of_tolerance",
+                "Not authenticated; the reason is not disclosed beyond the code.",
+            ),
+            413: _error_shape("payload_too_large", "Body larger than the limit."),
+            415: _error_shape("unsupported_media_type", "Not application/json."),
+            503: _error_shape("storage_unavailable", "Could not be stored; retry later."),
+        },
+    )
+    def post(self, request):
+        django_request = request._request
+        content_type_ok = media_type_is_json(django_request.META.get("CONTENT_TYPE"))
+        body, too_large = (None, False)
+        if content_type_ok:
+            body, too_large = _body_read(django_request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+        intake = IntakeRequest(
+            headers=_headers_of(django_request.META),
+            client_address=django_request.META.get("REMOTE_ADDR"),
+            body=body,
+            body_too_large=too_large,
+            content_type_ok=content_type_ok,
+        )
+        try:
+            result = webhook_intake(request=intake)
+        except DatabaseError:
+            logger.exception("webhook could not be stored; answering 503")
+            return Response(
+                {
+                    "error": "storage_unavailable",
+                    "detail": "The event could not be stored; retry later.",
+                },
+                status=503,
+                headers={"Retry-After": "30"},
+            )
+        return Response(result.body, status=result.status_code)
