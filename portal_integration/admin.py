@@ -124,14 +124,23 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             organization=organization, member=example_member, locale=locale
         )
         data = request.POST if request.method == "POST" and may_change else None
-        form = PortalConfigurationForm(data, features=view.features)
+        form = PortalConfigurationForm(
+            data, features=view.features, initial={"version": view.version}
+        )
         if data is not None and form.is_valid():
             try:
                 updated = portal_configuration_update(
-                    organization=organization, changes=form.feature_settings(), user=request.user
+                    organization=organization,
+                    changes=form.feature_settings(),
+                    user=request.user,
+                    expected_version=form.cleaned_data["version"],
                 )
             except ValidationError as error:
-                form.add_service_errors(error)
+                if getattr(error, "code", None) != "stale_version":
+                    form.add_service_errors(error)
+                else:  # show the current settings, with the reason
+                    self.message_user(request, error.messages[0], messages.ERROR)
+                    return HttpResponseRedirect(request.path)
             else:
                 if updated.version != view.version:
                     self.message_user(
@@ -246,7 +255,11 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         organization = get_object_or_404(Organization, pk=organization_id)
         configuration = PortalConfiguration.objects.filter(organization=organization).first()
         source = webhook_source_for_organization(organization=organization)
-        view = portal_config_for_member(organization=organization, member=None, locale="nb")
+        view = portal_config_for_member(
+            organization=organization,
+            member=None,
+            locale=locale_normalize(request.LANGUAGE_CODE),
+        )
         secret = request.session.pop(ONBOARDING_SECRET_SESSION_KEY.format(organization.pk), None)
         context = {
             **self._page_context(

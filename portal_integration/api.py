@@ -2,6 +2,7 @@
 
 import hashlib
 
+from django.utils import translation
 from django.utils.http import parse_etags, quote_etag
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -44,7 +45,8 @@ RECENT_EVENTS = 20
 
 def portal_config_etag(*, organization_id: int, version: int, member_id: int, locale: str) -> str:
     # The catalog is part of the key: a release that renames a feature changes the body.
-    catalog = ",".join(f"{entry.key}={entry.name!s}" for entry in catalog_features())
+    with translation.override(None):  # the source names, whatever the request language
+        catalog = ",".join(f"{entry.key}={entry.name!s}" for entry in catalog_features())
     raw = f"{organization_id}:{version}:{member_id}:{locale}:{catalog}"
     return quote_etag(hashlib.sha256(raw.encode()).hexdigest()[:32])
 

@@ -77,6 +77,9 @@ class FeatureFieldsForm(forms.Form):
 class PortalConfigurationForm(FeatureFieldsForm):
     """The config screen of one organisation."""
 
+    # The version the admin started from, so a concurrent save is not overwritten.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
 
 class OnboardingForm(FeatureFieldsForm):
     slug = forms.SlugField(label=_("Slug"), max_length=63, help_text=_("e.g. hlf-tromso"))

@@ -214,6 +214,9 @@ def portal_configuration_history(
             value = getattr(record, value_field)
             before = previous.get(record.id)
             previous[record.id] = value
+            # A created row is the starting point, not a change; it only supplies "before".
+            if record.history_type == "+" or (record.history_type == "~" and before == value):
+                continue
             entries.append(
                 AuditEntry(
                     when=record.history_date,

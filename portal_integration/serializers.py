@@ -74,13 +74,27 @@ class SyncEventSerializer(serializers.Serializer):
     outcome = serializers.CharField()
 
 
+def _seconds(value) -> float | None:
+    return round(value.total_seconds(), 3) if value is not None else None
+
+
 class SyncStatusSerializer(serializers.Serializer):
     last_succeeded_at = serializers.DateTimeField(allow_null=True)
     pending = serializers.IntegerField()
     processing = serializers.IntegerField()
     failed = serializers.IntegerField()
     oldest_pending_age_seconds = serializers.SerializerMethodField()
+    lag_median_seconds = serializers.SerializerMethodField(
+        help_text="Received → processed, median over the recent finished events."
+    )
+    lag_max_seconds = serializers.SerializerMethodField()
     recent_events = SyncEventSerializer(many=True)
 
     def get_oldest_pending_age_seconds(self, status: dict) -> int:
         return int(status["oldest_pending_age"].total_seconds())
+
+    def get_lag_median_seconds(self, status: dict) -> float | None:
+        return _seconds(status.get("lag_median"))
+
+    def get_lag_max_seconds(self, status: dict) -> float | None:
+        return _seconds(status.get("lag_max"))

@@ -207,17 +207,34 @@ def portal_configuration_ensure(*, organization: Organization, user=None) -> Por
 
 
 def portal_configuration_update(
-    *, organization: Organization, changes: dict[str, FeatureSetting], user
+    *,
+    organization: Organization,
+    changes: dict[str, FeatureSetting],
+    user,
+    expected_version: int | None = None,
 ) -> PortalConfiguration:
     """Apply ownership / deep-link changes and raise the version once if anything changed.
 
-    Raises ValidationError keyed by `<feature key>` with the messages for that feature.
+    Raises ValidationError keyed by `<feature key>` with the messages for that feature,
+    or a general one when `expected_version` (the version the editor started from) is
+    no longer current: someone else saved in between, and their change must not be
+    overwritten unseen.
     """
     _settings_validate(organization=organization, changes=changes)
     with transaction.atomic():
         configuration = portal_configuration_ensure(organization=organization, user=user)
         # Row lock: two admins saving at once get two distinct versions.
         configuration = PortalConfiguration.objects.select_for_update().get(pk=configuration.pk)
+        if expected_version is not None and configuration.version != expected_version:
+            raise ValidationError(
+                _(
+                    "Someone else saved this configuration (now version %(version)d) while "
+                    "you were editing. Your changes were not saved; check the current "
+                    "settings and save again."
+                )
+                % {"version": configuration.version},
+                code="stale_version",
+            )
         if _settings_apply(organization=organization, changes=changes, user=user):
             configuration.version = F("version") + 1
             configuration.updated_by = user

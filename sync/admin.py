@@ -26,8 +26,21 @@ def _pretty_json(value) -> str:
     )
 
 
+class ReadOnlyAdminMixin:
+    """Logs are written by the system only: no add, change or delete in the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(InboundEvent)
-class InboundEventAdmin(OrganizationScopedAdmin):
+class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     organization_lookup = "organization"
     # Organisation admins read their own events and may reprocess the failed ones.
     org_admin_permissions = frozenset({"view", "reprocess"})
@@ -93,16 +106,6 @@ class InboundEventAdmin(OrganizationScopedAdmin):
         "payload_pretty",
         "headers_pretty",
     )
-
-    # --- read-only log ------------------------------------------------------------------------
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_reprocess_permission(self, request, obj=None) -> bool:
         return self._org_admin_may(request, "reprocess", obj)
@@ -218,16 +221,7 @@ class InboundEventAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(GlobalAdminOnlyAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
     list_display = ("hostname", "last_seen_at")
     ordering = ("-last_seen_at",)
     readonly_fields = ("hostname", "last_seen_at")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -62,4 +62,3 @@ def test_seed_demo_onboards_oslo_with_a_portal_owned_feature():
     assert url == (
         f"https://minside.hlf.no/kurs?medlem={kari.portal_member_id}&org=hlf-oslo&lang=nb"
     )
-

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from organizations.admin_scoping import GlobalAdminOnlyAdmin, OrganizationScopedInline
 from organizations.permissions import user_is_global_admin
+from sync.admin import ReadOnlyAdminMixin
 from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
 from webhooks.selectors import webhook_health_figures
 from webhooks.services import (
@@ -333,17 +334,8 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
 
 
 @admin.register(WebhookHealth)
-class WebhookHealthAdmin(GlobalAdminOnlyAdmin):
+class WebhookHealthAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
     """Only an admin index entry: its list page is the health dashboard."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def changelist_view(self, request, extra_context=None):
         if not user_is_global_admin(request.user):
@@ -352,7 +344,7 @@ class WebhookHealthAdmin(GlobalAdminOnlyAdmin):
 
 
 @admin.register(WebhookRejection)
-class WebhookRejectionAdmin(GlobalAdminOnlyAdmin):
+class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
     list_display = (
         "received_at",
         "reason",
@@ -380,15 +372,6 @@ class WebhookRejectionAdmin(GlobalAdminOnlyAdmin):
         "body_sha256",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("headers (redacted)"))
     def headers_table(self, obj: WebhookRejection) -> str:

@@ -79,14 +79,15 @@ def webhook_source_active_secrets(
     return _decrypted([(row.pk, row.ciphertext) for row in rows], identifier=source.identifier)
 
 
-# The source columns the intake reads on every request.
+# The source columns the intake reads on every request, in model field order (from_db
+# pairs values with fields by position when some are left deferred).
 _SOURCE_COLUMNS = (
     "id",
+    "organization_id",
     "identifier",
     "is_active",
     "tolerance_seconds",
     "dataverse_mapping",
-    "organization_id",
 )
 
 

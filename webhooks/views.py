@@ -81,19 +81,19 @@ def _headers_of(meta) -> dict[str, str]:
     return headers
 
 
-def _error_shape(code: str, description: str) -> OpenApiResponse:
-    return OpenApiResponse(
-        response=inline_serializer(
-            name="WebhookError",
-            fields={
-                "error": serializers.ChoiceField(
-                    choices=[*WebhookRejection.Reason.values, "storage_unavailable"]
-                ),
-                "detail": serializers.CharField(),
-            },
+_ERROR = inline_serializer(
+    name="WebhookError",
+    fields={
+        "error": serializers.ChoiceField(
+            choices=[*WebhookRejection.Reason.values, "storage_unavailable"]
         ),
-        description=f"{description} Reason code(s): {code}.",
-    )
+        "detail": serializers.CharField(),
+    },
+)
+
+
+def _error_shape(code: str, description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=_ERROR, description=f"{description} Reason code(s): {code}.")
 
 
 _ACK = inline_serializer(

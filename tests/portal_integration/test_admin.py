@@ -29,7 +29,7 @@ def _post_data(organization, **overrides) -> dict:
     """The config form as the browser would submit it, unchanged unless overridden."""
     from portal_integration.selectors import portal_config_for_member
 
-    data = {}
+    data = {"version": _configuration(organization).version}
     for state in portal_config_for_member(
         organization=organization, member=None, locale="en"
     ).features:
@@ -114,6 +114,17 @@ def test_invalid_link_shows_a_field_message_and_saves_nothing(as_org_admin_a, or
     body = response.content.decode()
     assert "The link must start with https://" in body
     assert _configuration(org_a).version == 1
+
+
+def test_save_based_on_an_old_version_does_not_overwrite_a_newer_one(as_org_admin_a, org_a):
+    stale_form = _post_data(org_a, owner__contact_list="portal")
+    hand_to_portal(org_a, "expense_claims")  # someone else saves meanwhile: version 2
+    response = as_org_admin_a.post(admin_url(_configuration(org_a)), stale_form, follow=True)
+    assert "Someone else saved this configuration" in response.content.decode()
+    assert _configuration(org_a).version == 2
+    owners = dict(org_a.feature_ownerships.values_list("feature__key", "owner"))
+    assert owners["expense_claims"] == "portal"  # not overwritten by the stale form
+    assert owners["contact_list"] == "app"
 
 
 def test_other_organisations_screen_cannot_be_posted_to(as_org_admin_a, org_b):
@@ -206,3 +217,34 @@ def test_coordinator_role_does_not_open_the_admin(client, org_a):
     client.login(username="coord-login", password=PASSWORD)
     response = client.get(_preview_url(org_a))
     assert response.status_code == 302  # to the admin login
+
+
+def test_sync_panel_shows_figures_and_links_to_the_filtered_sync_log(as_org_admin_a, org_a, org_b):
+    from django.utils import timezone
+
+    from sync.models import InboundEvent
+
+    now = timezone.now()
+    for org, webhook_id, event_status in (
+        (org_a, "a-ok", InboundEvent.Status.SUCCEEDED),
+        (org_a, "a-bad", InboundEvent.Status.FAILED),
+        (org_b, "b-secret-event", InboundEvent.Status.FAILED),
+    ):
+        InboundEvent.objects.create(
+            organization=org,
+            source_identifier=org.slug,
+            webhook_id=webhook_id,
+            event_type=f"membership.updated.{webhook_id}",
+            payload_format="envelope",
+            payload={},
+            status=event_status,
+            started_at=now,
+            finished_at=now,
+            outcome="Member x: role 'boss' is not valid" if webhook_id == "a-bad" else "",
+        )
+    body = as_org_admin_a.get(admin_url(_configuration(org_a))).content.decode()
+    assert "membership.updated.a-ok" in body
+    assert "role &#x27;boss&#x27; is not valid" in body
+    assert "b-secret-event" not in body
+    sync_log = reverse("admin:sync_inboundevent_changelist")
+    assert f"{sync_log}?organization__id__exact={org_a.pk}" in body

@@ -168,3 +168,4 @@ def test_sync_status_empty_organisation(org_a, org_admin_a):
     body = token_client(org_admin_a).get(url(org_a.slug, "sync-status/")).json()
     assert body["last_succeeded_at"] is None
     assert body["recent_events"] == []
+    assert body["lag_median_seconds"] is None and body["lag_max_seconds"] is None

@@ -108,3 +108,33 @@ def test_history_says_who_changed_what_before_and_after(org_a, org_b, org_admin_
         e.feature == "Contact list" and e.after == "Min Side"
         for e in portal_configuration_history(organization=org_a)
     )
+
+
+def test_update_from_a_stale_version_is_refused(org_a):
+    portal_configuration_update(
+        organization=org_a, changes={"contact_list": FeatureSetting(owner="portal")}, user=None
+    )
+    with pytest.raises(ValidationError) as error:
+        portal_configuration_update(
+            organization=org_a,
+            changes={"contact_list": FeatureSetting(owner="app")},
+            user=None,
+            expected_version=1,
+        )
+    assert error.value.code == "stale_version"
+    assert _version(org_a) == 2
+    updated = portal_configuration_update(
+        organization=org_a,
+        changes={"contact_list": FeatureSetting(owner="app")},
+        user=None,
+        expected_version=2,
+    )
+    assert updated.version == 3
+
+
+def test_history_leaves_out_the_starting_point(org_a):
+    assert portal_configuration_history(organization=org_a) == []
+    portal_configuration_update(
+        organization=org_a, changes={"contact_list": FeatureSetting(owner="portal")}, user=None
+    )
+    assert len(portal_configuration_history(organization=org_a)) == 1

@@ -538,3 +538,13 @@ def test_broker_down_after_commit_still_acknowledges_the_stored_event(client, or
     assert response.status_code == 202
     assert response.json()["event_id"] == str(InboundEvent.objects.get().id)
     assert "stored but not enqueued" in caplog.text
+
+
+def test_authentic_delivery_reads_source_and_secrets_in_one_query(client, source_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver(client, envelope()).status_code == 202
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 1, selects
