@@ -10,7 +10,6 @@ from organizations.permissions import GLOBAL_ADMIN_GROUP, user_is_global_admin
 from tests.conftest import PASSWORD
 from tests.factories import (
     CourseEnrollmentFactory,
-    MemberFactory,
     OrganizationAdministratorFactory,
     UserFactory,
 )

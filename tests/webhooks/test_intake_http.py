@@ -24,7 +24,7 @@ def chunks(data: bytes, size: int):
         yield data[start : start + size]
 
 
-def test_chunked_bodies_over_real_http(small_limit_server, org_a):
+def test_chunked_bodies_over_real_http(transactional_db, small_limit_server, org_a):
     webhook_source_create(organization=org_a, identifier="hlf-alpha", secret=TEST_SECRET)
     url = f"{small_limit_server.base_url}/webhooks/dynamics/"
     json_type = {"Content-Type": "application/json"}
