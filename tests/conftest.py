@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from organizations.models import Member
 from tests.factories import (
@@ -52,12 +53,17 @@ def org_admin_a(org_a):
 
 @pytest.fixture
 def member_a(org_a):
-    return MemberFactory(organization=org_a, role=Member.Role.PEER_MENTOR)
+    # Distinct, fixed names: isolation tests look for them in rendered pages.
+    return MemberFactory(
+        organization=org_a, role=Member.Role.PEER_MENTOR, first_name="Kari", last_name="Alphasen"
+    )
 
 
 @pytest.fixture
 def member_b(org_b):
-    return MemberFactory(organization=org_b, role=Member.Role.COORDINATOR)
+    return MemberFactory(
+        organization=org_b, role=Member.Role.COORDINATOR, first_name="Per", last_name="Betasen"
+    )
 
 
 @pytest.fixture
@@ -138,6 +144,9 @@ def browser():
             yield instance
         finally:
             instance.close()
+            # ORM calls made while Playwright's loop was current opened a connection in
+            # another context; close it so the test database can be dropped.
+            connections.close_all()
 
 
 @pytest.fixture

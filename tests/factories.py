@@ -39,8 +39,8 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     portal_member_id = factory.Faker("uuid4")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    first_name = factory.Sequence(lambda n: f"Fornavn{n:05d}")
+    last_name = factory.Sequence(lambda n: f"Etternavn{n:05d}")
     email = factory.Faker("email")
     role = Member.Role.MEMBER
 
