@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import translation
 
 from organizations.models import Member
 from tests.factories import (
@@ -27,6 +28,14 @@ def pytest_sessionstart(session):
     if broker_dir is not None:
         shutil.rmtree(broker_dir / "queue", ignore_errors=True)
         (broker_dir / "queue").mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def english_by_default(settings):
+    """Tests read English source strings; Norwegian is tested on its own (test_i18n)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

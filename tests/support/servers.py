@@ -48,6 +48,8 @@ def child_env(**extra: str) -> dict[str, str]:
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         DATA_DIR=str(settings.DATA_DIR),
         PYTHONUNBUFFERED="1",
+        # Child processes answer in the language the tests read (see english_by_default).
+        LANGUAGE_CODE="en",
     )
     env.update(extra)
     return env
