@@ -134,6 +134,19 @@ class GlobalAdminOnlyAdmin(OrganizationScopedAdmin):
         admin.ModelAdmin.save_model(self, request, obj, form, change)
 
 
+class ReadOnlyAdminMixin:
+    """Logs are written by the system only: no add, change or delete in the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class OrganizationScopedInline(admin.TabularInline):
     """Inline rows follow their parent's scope; choices are narrowed the same way."""
 

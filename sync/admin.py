@@ -12,7 +12,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from organizations.admin_scoping import GlobalAdminOnlyAdmin, OrganizationScopedAdmin
+from organizations.admin_scoping import (
+    GlobalAdminOnlyAdmin,
+    OrganizationScopedAdmin,
+    ReadOnlyAdminMixin,
+)
 from sync.models import InboundEvent, WorkerHeartbeat
 from sync.services import inbound_event_reprocess
 
@@ -24,19 +28,6 @@ def _pretty_json(value) -> str:
         '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
         json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
     )
-
-
-class ReadOnlyAdminMixin:
-    """Logs are written by the system only: no add, change or delete in the admin."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(InboundEvent)

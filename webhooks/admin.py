@@ -15,9 +15,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from organizations.admin_scoping import GlobalAdminOnlyAdmin, OrganizationScopedInline
+from organizations.admin_scoping import (
+    GlobalAdminOnlyAdmin,
+    OrganizationScopedInline,
+    ReadOnlyAdminMixin,
+)
 from organizations.permissions import user_is_global_admin
-from sync.admin import ReadOnlyAdminMixin
 from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
 from webhooks.selectors import webhook_health_figures
 from webhooks.services import (
