@@ -7,3 +7,6 @@ from django.utils.translation import gettext_lazy as _
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = _("Sync")
+
+    def ready(self) -> None:
+        from sync import signals  # noqa: F401 - connects the Celery signal handlers
