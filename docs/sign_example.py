@@ -37,10 +37,17 @@ def main() -> None:
 
     body = json.dumps(
         {
-            "type": "membership.updated",
+            "type": "membership.created",
             "source": args.source,
             "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "data": {"member_id": "5b0b7c59-0000-4000-8000-000000000001", "phone": "+4790000000"},
+            "data": {
+                "member_id": "5b0b7c59-0000-4000-8000-000000000099",
+                "first_name": "Nora",
+                "last_name": "Eksempel",
+                "email": "nora@example.no",
+                "phone": "+4790000000",
+                "role": "peer_mentor",
+            },
         },
         separators=(",", ":"),
     ).encode()
