@@ -61,6 +61,19 @@ def org_admin_a(org_a):
 
 
 @pytest.fixture
+def as_org_admin_a(client, org_admin_a):
+    """The Django test client logged in as organisation A's administrator."""
+    client.login(username=org_admin_a.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def as_global_admin(client, global_admin):
+    client.login(username=global_admin.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
 def member_a(org_a):
     # Distinct, fixed names: isolation tests look for them in rendered pages.
     return MemberFactory(

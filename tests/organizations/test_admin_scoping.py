@@ -21,18 +21,6 @@ from tests.support.isolation import (
 )
 
 
-@pytest.fixture
-def as_org_admin_a(client, org_admin_a):
-    client.login(username=org_admin_a.username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def as_global_admin(client, global_admin):
-    client.login(username=global_admin.username, password=PASSWORD)
-    return client
-
-
 def test_organization_admin_sees_only_own_organization(as_org_admin_a, org_a, org_b):
     assert_admin_isolated(as_org_admin_a, own=org_a, other=org_b, marker=lambda o: o.name)
 

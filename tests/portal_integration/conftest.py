@@ -5,20 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from portal_integration.services import FeatureSetting, portal_configuration_update
-from tests.conftest import PASSWORD
 from tests.factories import UserFactory
-
-
-@pytest.fixture
-def as_org_admin_a(client, org_admin_a):
-    client.login(username=org_admin_a.username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def as_global_admin(client, global_admin):
-    client.login(username=global_admin.username, password=PASSWORD)
-    return client
 
 
 @pytest.fixture

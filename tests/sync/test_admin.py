@@ -33,18 +33,6 @@ def failed_event(org, member_id, *, outcome="Member x: role 'boss' is not one of
 
 
 @pytest.fixture
-def as_org_admin_a(client, org_admin_a):
-    client.login(username=org_admin_a.username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def as_global_admin(client, global_admin):
-    client.login(username=global_admin.username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
 def events(org_a, org_b):
     return failed_event(org_a, "alpha-member-1"), failed_event(org_b, "beta-member-1")
 

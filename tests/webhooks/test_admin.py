@@ -28,18 +28,6 @@ CHANGELIST = "admin:webhooks_webhooksource_changelist"
 SECRET_RE = re.compile(r"whsec_[A-Za-z0-9+/=]{20,}")
 
 
-@pytest.fixture
-def as_global_admin(client, global_admin):
-    client.login(username=global_admin.username, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def as_org_admin_a(client, org_admin_a):
-    client.login(username=org_admin_a.username, password=PASSWORD)
-    return client
-
-
 def full_secrets_in(html: str) -> list[str]:
     return SECRET_RE.findall(html)
 
