@@ -55,9 +55,7 @@ class Organization(models.Model):
     @property
     def allowed_hosts(self) -> list[str]:
         return [
-            line.strip().lower()
-            for line in self.allowed_portal_hosts.splitlines()
-            if line.strip()
+            line.strip().lower() for line in self.allowed_portal_hosts.splitlines() if line.strip()
         ]
 
 
@@ -117,9 +115,7 @@ class Member(models.Model):
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
-    deactivation_reason = models.CharField(
-        _("deactivation reason"), max_length=255, blank=True
-    )
+    deactivation_reason = models.CharField(_("deactivation reason"), max_length=255, blank=True)
     source_updated_at = models.DateTimeField(
         _("last change applied from Min Side"), null=True, blank=True
     )

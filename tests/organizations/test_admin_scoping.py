@@ -65,9 +65,7 @@ def test_organization_admin_links_login_user_to_own_member(as_org_admin_a, membe
     assert member_a.user == login
 
 
-def test_organization_admin_cannot_change_other_organizations_member(
-    as_org_admin_a, member_b
-):
+def test_organization_admin_cannot_change_other_organizations_member(as_org_admin_a, member_b):
     login = UserFactory(username="app-user")
     response = as_org_admin_a.post(admin_url(member_b), {"user": login.pk, **_empty_inline()})
     assert response.status_code in (403, 404)

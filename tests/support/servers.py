@@ -90,7 +90,11 @@ def running_process(args: list[str], *, env: dict[str, str], log_path: Path):
     """Start a child in its own process group; stop the whole group afterwards."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            args,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
@@ -101,9 +105,21 @@ def running_process(args: list[str], *, env: dict[str, str], log_path: Path):
 
 def celery_worker_args(*, concurrency: int = 1, queues: str | None = None) -> list[str]:
     args = [
-        sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        "prefork",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
     ]
     if queues:
         args += ["--queues", queues]
@@ -112,8 +128,16 @@ def celery_worker_args(*, concurrency: int = 1, queues: str | None = None) -> li
 
 def gunicorn_args(*, port: int, workers: int = 2) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", "4",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
     ]
 
 
