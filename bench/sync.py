@@ -5,7 +5,7 @@ Runs against the real stack: PostgreSQL (DATABASE_URL) and Redis (CELERY_BROKER_
 database (`<name>_bench_sync`, dropped at the end) and uses Redis database 15, starts one
 `celery worker` process, and measures in the same run:
 
-  baseline   the same worker running Celery's built-in no-op task `celery.ping` through the
+  baseline   the same worker running Celery's built-in no-op task `celery.accumulate` through the
              same broker (tasks/s at saturation)
   saturation N events stored at once with `inbound_event_record` (a mix of member creates,
              profile updates and role changes); events applied/s from commit to last finish
@@ -156,7 +156,7 @@ def main() -> None:
         started = time.perf_counter()
         with app.producer_or_acquire() as producer:
             for _ in range(args.noops):
-                app.send_task("celery.ping", producer=producer, ignore_result=True)
+                app.send_task("celery.accumulate", producer=producer, ignore_result=True)
         _wait(broker_empty, timeout=300, what="the no-op tasks")
         noop_rate = args.noops / (time.perf_counter() - started)
         print(f"baseline   {args.noops} no-op tasks: {noop_rate:8.1f} tasks/s")

@@ -137,11 +137,13 @@ def _member_subject(member_id: str) -> str:
 def _member_locked(*, organization: Organization, member_id: str) -> Member | None:
     # The row lock serialises two workers applying events for the same member, so the
     # staleness check below compares against committed state.
-    return (
-        Member.objects.select_for_update()
-        .filter(organization=organization, portal_member_id=member_id)
-        .first()
-    )
+    # A unique lookup: `.get()` adds no ORDER BY, unlike `.first()`.
+    try:
+        return Member.objects.select_for_update().get(
+            organization=organization, portal_member_id=member_id
+        )
+    except Member.DoesNotExist:
+        return None
 
 
 def _member_required(*, organization: Organization, member_id: str) -> Member:

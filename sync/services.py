@@ -13,12 +13,13 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from organizations.models import Organization
 from sync.appliers import EventInvalid, TargetUnknown, event_apply
 from sync.models import InboundEvent, WorkerHeartbeat
 
@@ -160,36 +161,95 @@ def _normalized_parse(item) -> tuple[str, datetime | None, dict]:
     return event_type, occurred_at, item["data"]
 
 
+# What claiming, applying and finishing read. The original payload and headers can be
+# large and are not needed; a narrow select is also cheaper to build on every event.
+_PROCESSING_FIELDS = (
+    "organization__name",
+    "normalized",
+    "status",
+    "outcome",
+    "attempts",
+    "received_at",
+    "started_at",
+    "next_attempt_at",
+    "reprocessed_at",
+)
+
+
 def _locked_event(event_id) -> InboundEvent | None:
     # On PostgreSQL a row lock; on SQLite the IMMEDIATE transaction serialises writers.
-    # The original payload and headers are not needed to apply and can be large.
-    return (
-        InboundEvent.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .defer("payload", "headers")
-        .filter(pk=event_id)
-        .first()
-    )
+    # A primary-key lookup: no ORDER BY (`.first()` would add the model's ordering).
+    try:
+        return (
+            InboundEvent.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .only(*_PROCESSING_FIELDS)
+            .get(pk=event_id)
+        )
+    except InboundEvent.DoesNotExist:
+        return None
 
 
-def _inbound_event_claim(*, event_id) -> datetime | ApplyResult:
-    """pending → processing (attempts+1); return the claim's `started_at`, or why not to go on.
+# What applying an event reads, returned by the claim itself.
+_CLAIM_RETURNING = (
+    "id",
+    "organization_id",
+    "normalized",
+    "attempts",
+    "received_at",
+    "started_at",
+    "reprocessed_at",
+)
 
-    `started_at` identifies the claim: a later takeover sets a new one, after which this
-    attempt can no longer finish the event.
+
+def _pending_event_claim(*, event_id, now: datetime) -> InboundEvent | None:
+    """The common case in one statement: a pending event whose retry (if any) is due.
+
+    pending → processing (attempts+1), committed at once (autocommit), RETURNING what the
+    apply needs, so no second query reads the row back. The UPDATE's own row lock makes
+    two concurrent claims of one event impossible.
     """
-    now = timezone.now()
-    # The common case in one statement: a pending event whose retry (if any) is due. The
-    # UPDATE's own row lock makes two concurrent claims of one event impossible.
-    claimed = InboundEvent.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)),
-        pk=event_id,
-        status=Status.PENDING,
-    ).update(
-        status=Status.PROCESSING, attempts=F("attempts") + 1, started_at=now, next_attempt_at=None
+    meta = InboundEvent._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    status, attempts, retry_at = column("status"), column("attempts"), column("next_attempt_at")
+    # Only identifiers from the model's metadata go into the text; values are parameters.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {status} = %s, "  # noqa: S608
+        f"{attempts} = {attempts} + 1, "
+        f"{column('started_at')} = %s, {retry_at} = NULL "
+        f"WHERE {column('id')} = %s AND {status} = %s "
+        f"AND ({retry_at} IS NULL OR {retry_at} <= %s) "
+        f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
     )
-    if claimed:
-        return now
+    params = [
+        Status.PROCESSING,
+        now,
+        meta.pk.get_db_prep_value(event_id, connection),
+        Status.PENDING,
+        now + timedelta(seconds=1),
+    ]
+    claimed = next(iter(InboundEvent.objects.raw(sql, params)), None)
+    if claimed is not None:
+        # Appliers filter by the organisation's key; its name (for messages) loads on use.
+        claimed.organization = Organization.from_db(
+            connection.alias, ["id"], [claimed.organization_id]
+        )
+    return claimed
+
+
+def _inbound_event_claim(*, event_id) -> InboundEvent | ApplyResult:
+    """pending → processing (attempts+1); return the claimed event, or why not to go on.
+
+    The claimed event's `started_at` identifies the claim: a later takeover sets a new
+    one, after which this attempt can no longer finish the event.
+    """
+    claimed = _pending_event_claim(event_id=event_id, now=timezone.now())
+    if claimed is not None:
+        return claimed
     stuck_after = timedelta(seconds=settings.SYNC_PROCESSING_STUCK_SECONDS)
     with transaction.atomic():
         event = _locked_event(event_id)
@@ -219,7 +279,7 @@ def _inbound_event_claim(*, event_id) -> datetime | ApplyResult:
         event.started_at = now
         event.next_attempt_at = None
         event.save(update_fields=["status", "attempts", "started_at", "next_attempt_at"])
-        return now
+        return event
 
 
 def _events_apply(event: InboundEvent) -> ApplyResult:
@@ -261,29 +321,37 @@ def _claim_held(event: InboundEvent | None, claimed_at: datetime) -> bool:
 SUPERSEDED = "superseded"
 
 
-def _inbound_event_apply_claimed(*, event_id, claimed_at: datetime) -> ApplyResult:
-    """Apply and finish in one transaction, so a crash leaves no half-applied event."""
+class _Superseded(Exception):
+    """Raised inside the apply transaction when the claim was taken over: undo it all."""
+
+
+def _inbound_event_apply_claimed(*, event: InboundEvent, claimed_at: datetime) -> ApplyResult:
+    """Apply and finish in one transaction, so a crash leaves no half-applied event.
+
+    The event row is not re-read with a lock: the final UPDATE is conditional on this
+    attempt's claim. If a takeover (this worker presumed dead) replaced the claim, it
+    matches nothing and the whole apply is rolled back, so an event is applied once.
+    """
     try:
         with transaction.atomic():
-            event = _locked_event(event_id)
-            if not _claim_held(event, claimed_at):
-                # Taken over by a newer attempt (this worker was presumed dead).
-                return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
             try:
                 result = _events_apply(event)
             except EventInvalid as exc:
                 raise _Unfinished(Status.FAILED, str(exc)) from exc
             except TargetUnknown as exc:
                 raise _unknown_target_result(event, reason=str(exc)) from exc
-            event.status = result.status
-            event.outcome = result.outcome
-            event.finished_at = timezone.now()
-            event.save(update_fields=["status", "outcome", "finished_at"])
+            finished = InboundEvent.objects.filter(
+                pk=event.pk, status=Status.PROCESSING, started_at=claimed_at
+            ).update(status=result.status, outcome=result.outcome, finished_at=timezone.now())
+            if not finished:
+                raise _Superseded
             return result
+    except _Superseded:
+        return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
     except _Unfinished as unfinished:
         recorded = unfinished.result
         return _inbound_event_finish(
-            event_id=event_id, claimed_at=claimed_at, result=lambda event: recorded
+            event_id=event.pk, claimed_at=claimed_at, result=lambda event: recorded
         )
 
 
@@ -335,11 +403,12 @@ def inbound_event_apply(*, event_id) -> ApplyResult:
     `retry_in` for an unknown member (within the window) or a transient error. Errors
     the database raises while claiming propagate; the task retries them with backoff.
     """
-    claimed_at = _inbound_event_claim(event_id=event_id)
-    if isinstance(claimed_at, ApplyResult):
-        return claimed_at
+    event = _inbound_event_claim(event_id=event_id)
+    if isinstance(event, ApplyResult):
+        return event
+    claimed_at = event.started_at
     try:
-        return _inbound_event_apply_claimed(event_id=event_id, claimed_at=claimed_at)
+        return _inbound_event_apply_claimed(event=event, claimed_at=claimed_at)
     except TRANSIENT_ERRORS as exc:
         error = exc
         logger.warning("sync event %s: transient error: %s", event_id, error)

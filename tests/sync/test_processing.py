@@ -345,7 +345,7 @@ def test_a_stuck_event_is_taken_over_and_the_old_attempt_cannot_finish_it(kari, 
 
     with override_settings(SYNC_PROCESSING_STUCK_SECONDS=120):
         result = event_apply(event)
-    late = services._inbound_event_apply_claimed(event_id=event.id, claimed_at=first_claim)
+    late = services._inbound_event_apply_claimed(event=event, claimed_at=first_claim)
 
     assert (result.status, event.attempts) == (Status.SUCCEEDED, 2)
     assert late.status == "superseded"
