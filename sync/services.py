@@ -78,18 +78,20 @@ def inbound_event_record(
     occurred_at=None,
     headers: dict | None = None,
     failure: str | None = None,
+    event_type: str | None = None,
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
 
     The row is committed before the caller answers 2xx; processing is enqueued only after
     the commit, so a worker never looks for a row that is not there yet. `failure` stores
-    an authentic payload that cannot be processed (e.g. truncated by Dynamics) as failed.
+    an authentic payload that cannot be processed (e.g. truncated by Dynamics) as failed;
+    `event_type` then names what the sender sent, since there are no normalised events.
     """
     event = InboundEvent(
         organization=organization,
         source_identifier=source_identifier,
         webhook_id=webhook_id,
-        event_type=normalized[0]["type"] if normalized else "unknown",
+        event_type=event_type or (normalized[0]["type"] if normalized else "unknown"),
         payload_format=payload_format,
         payload=payload,
         normalized=normalized,

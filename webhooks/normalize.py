@@ -79,6 +79,15 @@ def payload_kind(body: Mapping[str, Any]) -> PayloadKind:
     return "envelope"
 
 
+def raw_event_type(body: Mapping[str, Any]) -> str:
+    """The event type as the sender named it, for payloads that could not be normalised."""
+    if payload_kind(body) == "dataverse":
+        entity = str(body.get("PrimaryEntityName") or "unknown").lower()
+        return f"dataverse.{entity}.{str(body.get('MessageName') or 'unknown').lower()}"
+    event_type = body.get("type") if isinstance(body, Mapping) else None
+    return event_type if isinstance(event_type, str) and event_type else "unknown"
+
+
 def source_identifier_of(body: Mapping[str, Any], kind: PayloadKind | None = None) -> str | None:
     """Return the source identifier that selects the secret; read before verification."""
     if not isinstance(body, Mapping):

@@ -30,6 +30,7 @@ from webhooks.normalize import (
     NormalizationFailed,
     payload_kind,
     payload_normalize,
+    raw_event_type,
     source_identifier_of,
 )
 from webhooks.selectors import (
@@ -79,7 +80,12 @@ def _secret_validate(secret: str) -> None:
     try:
         key = signing.secret_key_bytes(secret)
     except signing.SecretFormatError as exc:
-        raise ValidationError({"secret": str(exc)}) from exc
+        raise ValidationError(
+            {
+                "secret": _("Enter a secret of the form whsec_<base64 key>. (%(problem)s)")
+                % {"problem": exc}
+            }
+        ) from exc
     if len(key) < SECRET_MIN_KEY_BYTES:
         raise ValidationError(
             {
@@ -406,6 +412,7 @@ class _Normalized:
     events: list[dict] = field(default_factory=list)
     occurred_at: Any = None
     failure: str | None = None
+    event_type: str | None = None
 
 
 def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str]) -> _Normalized:
@@ -418,7 +425,7 @@ def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str])
         ) from exc
     except NormalizationFailed as exc:
         # Authentic but unusable (e.g. truncated by Dynamics): stored as failed, not guessed at.
-        return _Normalized(failure=str(exc))
+        return _Normalized(failure=str(exc), event_type=raw_event_type(body))
     return _Normalized(
         events=[event.to_json() for event in events],
         occurred_at=events[0].occurred_at if events else None,
@@ -455,6 +462,7 @@ def _store(
             occurred_at=normalized.occurred_at,
             headers=headers_redact(request.headers),
             failure=normalized.failure,
+            event_type=normalized.event_type,
         )
     except DatabaseError:
         raise

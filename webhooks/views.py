@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -174,6 +175,11 @@ class DynamicsWebhookView(APIView):
         },
     )
     def post(self, request):
+        # The contract is English for every sender, whatever the site's default language.
+        with translation.override("en"):
+            return self._receive(request)
+
+    def _receive(self, request):
         django_request = request._request
         content_type_ok = media_type_is_json(django_request.META.get("CONTENT_TYPE"))
         body, too_large = (None, False)

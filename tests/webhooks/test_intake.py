@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 from django.test import Client, override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sync.models import InboundEvent
 from tests.webhooks.conftest import DATAVERSE_ORG_ID
@@ -103,6 +103,8 @@ def test_truncated_dataverse_message_is_stored_as_failed(client, dataverse_sourc
     event = InboundEvent.objects.get()
     assert event.status == InboundEvent.Status.FAILED
     assert "truncated" in event.outcome
+    # The sync log names what Dynamics sent, although nothing could be normalised.
+    assert event.event_type == "dataverse.contact.update"
 
 
 def test_any_listed_signature_may_match(client, source_a):
@@ -548,3 +550,14 @@ def test_authentic_delivery_reads_source_and_secrets_in_one_query(client, source
         assert deliver(client, envelope()).status_code == 202
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) == 1, selects
+
+
+def test_answers_are_english_whatever_the_default_language(client, source_a, settings):
+    settings.LANGUAGE_CODE = "nb"
+    body = b"[1, 2, 3]"
+
+    with translation.override("nb"):
+        response = deliver(client, body, headers=signed(body), HTTP_ACCEPT_LANGUAGE="nb")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "The body must be a JSON object."
