@@ -141,7 +141,7 @@ def test_a_worker_killed_while_holding_an_event_loses_nothing(transactional_db, 
                     return "inbound_event_process" in first_log.read_text(errors="replace")
                 return InboundEvent.objects.get(pk=event.pk).status == Status.PROCESSING
 
-            assert servers.wait_until(holding, timeout=30), servers.log_tail(first_log)
+            assert servers.wait_until(holding, timeout=90), servers.log_tail(first_log)
             time.sleep(0.5)  # let it block on the lock
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
