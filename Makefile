@@ -41,7 +41,7 @@ run: seed
 ## make test: ruff, then the whole pytest suite (uses DATABASE_URL / CELERY_BROKER_URL if set)
 test: install-dev
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || echo "(ruff format differences are advisory)"
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -38,9 +38,7 @@ def _required_in_production(name: str, dev_file: str, make) -> str:
     return _kept_dev_secret(dev_file, make)
 
 
-SECRET_KEY = _required_in_production(
-    "SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50)
-)
+SECRET_KEY = _required_in_production("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
 # Comma-separated Fernet keys; the first encrypts, all decrypt (key rotation).
 FIELD_ENCRYPTION_KEYS = [
     key.strip()
@@ -106,9 +104,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat write at once under `make run`: WAL lets readers run beside
     # the writer, IMMEDIATE takes the write lock up front (no upgrade deadlocks) and
