@@ -31,10 +31,6 @@ def administered_organization_ids(user) -> frozenset[int]:
     return cached
 
 
-def user_is_organization_admin(user) -> bool:
-    return bool(administered_organization_ids(user))
-
-
 def user_can_administer_organization(user, organization_id: int) -> bool:
     return user_is_global_admin(user) or organization_id in administered_organization_ids(user)
 

@@ -3,11 +3,6 @@
 from django.db.models import Prefetch, QuerySet
 
 from organizations.models import CourseEnrollment, Member, Organization
-from organizations.permissions import scope_to_user_organizations
-
-
-def organization_list_for_admin(*, user) -> QuerySet[Organization]:
-    return scope_to_user_organizations(Organization.objects.all(), user=user, lookup="")
 
 
 def organization_get_by_slug(*, slug: str) -> Organization | None:

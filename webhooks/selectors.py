@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from organizations.models import Organization
 from sync.models import InboundEvent, WorkerHeartbeat
+from sync.selectors import inbound_event_queue_depth
 from webhooks.crypto import SecretDecryptionError, secret_decrypt
 from webhooks.models import WebhookRejection, WebhookSecret, WebhookSource
 
@@ -222,13 +223,7 @@ def webhook_health_figures(*, now: datetime | None = None) -> WebhookHealthFigur
         .annotate(count=Count("pk"))
         .order_by("-count", "reason")
     ]
-    queue = events.filter(
-        status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING]
-    ).aggregate(
-        pending=Count("pk", filter=Q(status=InboundEvent.Status.PENDING)),
-        processing=Count("pk", filter=Q(status=InboundEvent.Status.PROCESSING)),
-        oldest=Min("received_at"),
-    )
+    queue = inbound_event_queue_depth()
     last_accepted_at = events.aggregate(last=Max("received_at"))["last"]
     workers_last_seen_at = WorkerHeartbeat.objects.aggregate(last=Max("last_seen_at"))["last"]
 
@@ -255,7 +250,7 @@ def webhook_health_figures(*, now: datetime | None = None) -> WebhookHealthFigur
         last_accepted_at=last_accepted_at,
         pending=queue["pending"],
         processing=queue["processing"],
-        oldest_queued_at=queue["oldest"],
+        oldest_queued_at=queue["oldest_received_at"],
         workers_last_seen_at=workers_last_seen_at,
         hourly=hourly,
     )
