@@ -1,10 +1,14 @@
 """Liveness and readiness probes for load balancers and process supervisors."""
 
+import logging
+
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -38,5 +42,8 @@ def readyz(request):
         if error
     }
     if failures:
-        return JsonResponse({"status": "unavailable", "failing": failures}, status=503)
+        # Host names and driver messages stay in the log: the probe is public.
+        for part, error in failures.items():
+            logger.warning("not ready: %s: %s", part, error)
+        return JsonResponse({"status": "unavailable", "failing": sorted(failures)}, status=503)
     return JsonResponse({"status": "ready"})

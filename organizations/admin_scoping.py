@@ -14,6 +14,7 @@ from django.http import Http404
 
 from organizations.models import Organization
 from organizations.permissions import (
+    GLOBAL_ADMIN_GROUP,
     administered_organization_ids,
     scope_to_user_organizations,
     user_is_global_admin,
@@ -165,9 +166,13 @@ def scoped_choices(related_model, user) -> QuerySet:
             return queryset
         # Login users an organisation admin may link: not staff, and not already linked
         # to a member of an organisation they do not administer.
-        return queryset.filter(is_staff=False).filter(
-            Q(member__isnull=True)
-            | Q(member__organization_id__in=administered_organization_ids(user))
+        return (
+            queryset.filter(is_staff=False, is_superuser=False)
+            .exclude(groups__name=GLOBAL_ADMIN_GROUP)
+            .filter(
+                Q(member__isnull=True)
+                | Q(member__organization_id__in=administered_organization_ids(user))
+            )
         )
     if any(field.name == "organization" for field in related_model._meta.get_fields()):
         return scope_to_user_organizations(queryset, user=user, lookup="organization")

@@ -1,7 +1,7 @@
 """The membership state: organisations, members, enrollments and who administers what."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +28,8 @@ class Organization(models.Model):
     portal_base_url = models.URLField(
         _("Min Side base URL"),
         blank=True,
+        # Members are sent here when a feature has no deep link: https only (SPEC §3).
+        validators=[URLValidator(schemes=["https"], message=_("Enter an https:// URL."))],
         help_text=_("Where members land in Min Side when a feature has no deep link."),
     )
     allowed_portal_hosts = models.TextField(

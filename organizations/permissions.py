@@ -18,6 +18,13 @@ def user_is_global_admin(user) -> bool:
     return cached
 
 
+def user_holds_admin_rights(user) -> bool:
+    """Staff, superuser or global-admin group member, active or not (events never touch them)."""
+    return bool(
+        user.is_staff or user.is_superuser or user.groups.filter(name=GLOBAL_ADMIN_GROUP).exists()
+    )
+
+
 def administered_organization_ids(user) -> frozenset[int]:
     """Ids of the organisations a staff user administers (empty for everybody else)."""
     if not (user and user.is_authenticated and user.is_active and user.is_staff):

@@ -27,7 +27,7 @@ from portal_integration.permissions import Access, organization_read_access
 from portal_integration.selectors import (
     locale_normalize,
     portal_config_for_member,
-    portal_configuration_version,
+    portal_configuration_stamp,
 )
 from portal_integration.serializers import (
     MemberSerializer,
@@ -43,11 +43,27 @@ RECENT_EVENTS = 20
 # --- portal-config ----------------------------------------------------------------------
 
 
-def portal_config_etag(*, organization_id: int, version: int, member_id: int, locale: str) -> str:
-    # The catalog is part of the key: a release that renames a feature changes the body.
+def portal_config_etag(
+    *, organization, version: int, source_identifier: str, member_id: int, locale: str
+) -> str:
+    # Everything the body depends on: the configuration version, the values the deep
+    # links are filled with ({organization}, {source}, the base-URL fallback) and the
+    # catalog (a release that renames a feature changes the body).
     with translation.override(None):  # the source names, whatever the request language
         catalog = ",".join(f"{entry.key}={entry.name!s}" for entry in catalog_features())
-    raw = f"{organization_id}:{version}:{member_id}:{locale}:{catalog}"
+    raw = "\n".join(
+        str(part)
+        for part in (
+            organization.id,
+            organization.slug,
+            organization.portal_base_url,
+            source_identifier,
+            version,
+            member_id,
+            locale,
+            catalog,
+        )
+    )
     return quote_etag(hashlib.sha256(raw.encode()).hexdigest()[:32])
 
 
@@ -92,9 +108,14 @@ class PortalConfigAPIView(APIView):
     def get(self, request):
         organization, member = self._subject(request)
         locale = locale_normalize(request.query_params.get("locale") or request.LANGUAGE_CODE)
-        identity = {"organization_id": organization.id, "member_id": member.id, "locale": locale}
-        version = portal_configuration_version(organization=organization)
-        etag = portal_config_etag(version=version, **identity)
+        version, source_identifier = portal_configuration_stamp(organization=organization)
+        etag = portal_config_etag(
+            organization=organization,
+            version=version,
+            source_identifier=source_identifier,
+            member_id=member.id,
+            locale=locale,
+        )
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             # Nothing changed: answer without building the body.
             return self._with_cache_headers(Response(status=status.HTTP_304_NOT_MODIFIED), etag)

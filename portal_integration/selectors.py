@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,11 @@ from portal_integration.models import (
     FeatureOwnership,
     PortalConfiguration,
 )
-from webhooks.selectors import webhook_source_for_organization
+from webhooks.models import WebhookSource
+from webhooks.selectors import (
+    webhook_source_for_organization,
+    webhook_sources_in_preference_order,
+)
 
 HISTORY_LIMIT = 50
 
@@ -65,6 +70,22 @@ def locale_normalize(locale: str | None) -> str:
     if base in {"no", "nn"}:  # Norwegian without a variant: Bokmål is what we have
         base = "nb"
     return base if base in codes else settings.LANGUAGE_CODE
+
+
+def portal_configuration_stamp(*, organization: Organization) -> tuple[int, str]:
+    """(version, source identifier) in one query: with the organisation row, what a
+    member's portal-config body depends on, so the API's ETag changes when any does."""
+    source = webhook_sources_in_preference_order(
+        WebhookSource.objects.filter(organization=OuterRef("organization"))
+    ).values("identifier")[:1]
+    row = (
+        PortalConfiguration.objects.filter(organization=organization)
+        .annotate(source_identifier=Subquery(source))
+        .values_list("version", "source_identifier")
+        .first()
+    )
+    version, source_identifier = row or (None, None)
+    return version or 1, source_identifier or ""
 
 
 def portal_configuration_version(*, organization: Organization) -> int:

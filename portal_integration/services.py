@@ -135,6 +135,23 @@ def feature_catalog_reconcile(*, apps=global_apps) -> ReconcileResult:
     return result
 
 
+def _template_link_for(link: str, *, hosts_text: str) -> str:
+    """The template's link if this organisation allows its host, else none (base URL fallback).
+
+    The template is validated against its own hosts; an organisation may allow others, and a
+    link it does not allow must never reach its members (SPEC §3). The admin flags the gap.
+    """
+    if not link:
+        return ""
+    # Parsed here, not via Organization.allowed_hosts: migrations pass historical models.
+    hosts = [line.strip().lower() for line in hosts_text.splitlines() if line.strip()]
+    try:
+        deep_link_validate(url_template=link, allowed_hosts=hosts)
+    except ValidationError:
+        return ""
+    return link
+
+
 def _organization_rows_create(
     *,
     apps=global_apps,
@@ -153,6 +170,12 @@ def _organization_rows_create(
         setting.feature_id: (setting.default_owner, setting.default_deep_link)
         for setting in TemplateSetting.objects.all()
     }
+    OrganizationState = apps.get_model("organizations", "Organization")
+    hosts_by_org = dict(
+        OrganizationState.objects.filter(id__in=organization_ids).values_list(
+            "id", "allowed_portal_hosts"
+        )
+    )
     touched: set[int] = set()
     for model_name, value_field in (("FeatureOwnership", "owner"), ("DeepLink", "url_template")):
         Model = apps.get_model("portal_integration", model_name)
@@ -168,7 +191,11 @@ def _organization_rows_create(
                 if (org_id, feature.id) in existing:
                     continue
                 owner, link = defaults.get(feature.id, (feature.default_owner, ""))
-                value = owner if value_field == "owner" else link
+                value = (
+                    owner
+                    if value_field == "owner"
+                    else _template_link_for(link, hosts_text=hosts_by_org.get(org_id, ""))
+                )
                 rows.append(Model(organization_id=org_id, feature=feature, **{value_field: value}))
                 touched.add(org_id)
         if not rows:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from organizations.models import CourseEnrollment, Member, Organization
+from organizations.permissions import user_holds_admin_rights
 
 ROLES = tuple(Member.Role.values)
 ENROLLMENT_STATUSES = tuple(CourseEnrollment.Status.values)
@@ -257,7 +258,7 @@ def _login_user_set_active(member: Member, *, active: bool) -> str:
     user = member.user
     if user is None:
         return ""
-    if user.is_staff or user.is_superuser:
+    if user_holds_admin_rights(user):
         # Admin rights are never changed by an event (SPEC §1); only app tokens go.
         return _("login user is an administrator and was left as it is")
     if user.is_active != active:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -32,13 +32,15 @@ def webhook_source_get_by_identifier(*, identifier: str) -> WebhookSource | None
     )
 
 
+def webhook_sources_in_preference_order(sources: QuerySet) -> QuerySet:
+    """The organisation's source is the active, oldest one when there are several."""
+    return sources.order_by("-is_active", "created_at", "id")
+
+
 def webhook_source_for_organization(*, organization: Organization) -> WebhookSource | None:
-    """The organisation's webhook source; the active, oldest one when there are several."""
-    return (
+    return webhook_sources_in_preference_order(
         WebhookSource.objects.filter(organization=organization)
-        .order_by("-is_active", "created_at", "id")
-        .first()
-    )
+    ).first()
 
 
 def _active(now: datetime):

@@ -122,3 +122,13 @@ def _empty_inline() -> dict:
         "enrollments-MIN_NUM_FORMS": "0",
         "enrollments-MAX_NUM_FORMS": "1000",
     }
+
+
+def test_login_user_choices_exclude_administrator_accounts(as_org_admin_a, member_a):
+    from organizations.services import global_admin_group_ensure
+
+    UserFactory(username="root-account", is_superuser=True)
+    UserFactory(username="national-account").groups.add(global_admin_group_ensure())
+    body = as_org_admin_a.get(admin_url(member_a)).content.decode()
+    assert "root-account" not in body
+    assert "national-account" not in body

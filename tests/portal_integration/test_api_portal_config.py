@@ -1,5 +1,6 @@
 """GET /api/v1/portal-config/: members, the admin preview parameters, ETag/304 (SPEC §7)."""
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -9,6 +10,7 @@ from portal_integration.services import feature_catalog_reconcile
 from tests.factories import MemberFactory, OrganizationAdministratorFactory, UserFactory
 from tests.portal_integration.conftest import hand_to_portal, member_login, token_client
 from tests.portal_integration.factories import WebhookSourceFactory
+from webhooks.models import WebhookSource
 
 URL = "/api/v1/portal-config/"
 LINK = "https://minside.hlf.no/kurs?medlem={member_id}&org={organization}&lang={locale}"
@@ -73,7 +75,7 @@ def test_etag_round_trip(org_a, member_a_api, django_assert_num_queries):
     etag = first["ETag"]
     assert etag and first["Cache-Control"] == "private, no-cache"
 
-    # Token, member, version: the 304 is answered without building the body.
+    # Token, member, version + source: the 304 is answered without building the body.
     with django_assert_num_queries(3):
         cached = member_a_api.get(URL, HTTP_IF_NONE_MATCH=etag)
     assert cached.status_code == 304
@@ -179,3 +181,33 @@ def test_admin_of_two_organisations_previews_both(org_a, org_b, member_a, member
     for org, member in ((org_a, member_a), (org_b, member_b)):
         response = client.get(URL, {"organization": org.slug, "member": member.portal_member_id})
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda org: org.__class__.objects.filter(pk=org.pk).update(
+                portal_base_url="https://minside.hlf.no/ny-side"
+            ),
+            id="base-url-fallback",
+        ),
+        pytest.param(
+            lambda org: org.__class__.objects.filter(pk=org.pk).update(slug="hlf-alpha-ny"),
+            id="organization-placeholder",
+        ),
+        pytest.param(
+            lambda org: WebhookSource.objects.filter(organization=org).update(
+                identifier="renamed-source"
+            ),
+            id="source-placeholder",
+        ),
+    ],
+)
+def test_etag_changes_with_what_fills_the_links(org_a, member_a_api, change):
+    WebhookSourceFactory(organization=org_a, identifier="alpha-source")
+    etag = member_a_api.get(URL)["ETag"]
+
+    change(org_a)
+
+    assert member_a_api.get(URL, HTTP_IF_NONE_MATCH=etag).status_code == 200

@@ -68,6 +68,26 @@ def test_onboarding_creates_everything_from_the_template():
     assert result.secret.startswith("whsec_") and result.secret_generated
 
 
+def test_a_template_link_to_a_host_the_organisation_does_not_allow_is_not_copied():
+    setting = TemplateFeature.objects.get(feature__key="event_calendar")
+    setting.default_owner = "portal"
+    setting.default_deep_link = "https://minside.hlf.no/kalender/{organization}"
+    setting.save()
+
+    result = organization_onboard(
+        slug="hlf-lokal",
+        name="HLF Lokal",
+        source_identifier="hlf-lokal",
+        portal_base_url="https://portal.lokal.example/",
+        allowed_hosts=["portal.lokal.example"],
+    )
+
+    # No link to a host it never allowed; members get the base URL, the admin sees the gap.
+    assert not DeepLink.objects.get(
+        organization=result.organization, feature__key="event_calendar"
+    ).url_template
+
+
 def test_onboarding_changes_apply_to_that_organisation_only(org_a):
     organization_onboard(
         slug="hlf-tromso",

@@ -7,6 +7,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from organizations.models import CourseEnrollment, Member
+from organizations.services import global_admin_group_ensure
 from sync.models import InboundEvent
 from tests.factories import CourseEnrollmentFactory, MemberFactory, UserFactory
 from tests.sync import payloads as p
@@ -207,6 +208,19 @@ def test_deactivation_leaves_an_administrators_account_alone(kari, org_a):
     assert (staff.is_active, staff.is_staff) == (True, True)
     assert not Token.objects.filter(user=staff).exists()  # app access still revoked
     assert "administrator" in event.outcome
+
+
+def test_deactivation_leaves_a_global_admin_group_member_alone(kari, org_a):
+    # A global admin by group membership alone (not staff): still admin rights (SPEC §1).
+    national = UserFactory(is_staff=False)
+    national.groups.add(global_admin_group_ensure())
+    kari.user = national
+    kari.save()
+
+    applied(org_a, p.envelope("membership.deactivated", {"member_id": p.MEMBER_ID}))
+
+    national.refresh_from_db()
+    assert national.is_active is True
 
 
 def test_a_deactivated_members_token_stops_working(kari, org_a):
