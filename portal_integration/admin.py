@@ -44,8 +44,6 @@ from portal_integration.services import (
 from sync.selectors import sync_status_for_organization
 from webhooks.selectors import webhook_source_for_organization
 
-ONBOARDING_SECRET_SESSION_KEY = "portal_integration_onboarding_secret_{}"  # noqa: S105 - a session key name
-
 
 def _reverse_or_empty(name: str, *args) -> str:
     """A link to another app's admin page, or nothing when that page is not installed."""
@@ -226,21 +224,14 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
-                # Shown once on the checklist, then gone from the session.
-                request.session[ONBOARDING_SECRET_SESSION_KEY.format(result.organization.pk)] = (
-                    result.secret
-                )
                 self.message_user(
                     request,
                     _("%(organization)s is onboarded.") % {"organization": result.organization},
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(
-                    reverse(
-                        "admin:portal_integration_onboard_checklist",
-                        args=[result.organization.pk],
-                    )
-                )
+                # The secret is in this one response only (admin views are never cached)
+                # and never stored; the checklist's own URL shows all but the secret.
+                return self._checklist_response(request, result.organization, secret=result.secret)
         context = {
             **self._page_context(request, _("Onboard an organisation")),
             "form": form,
@@ -253,6 +244,9 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         if not user_is_global_admin(request.user):
             raise PermissionDenied
         organization = get_object_or_404(Organization, pk=organization_id)
+        return self._checklist_response(request, organization)
+
+    def _checklist_response(self, request, organization: Organization, *, secret: str = ""):
         configuration = PortalConfiguration.objects.filter(organization=organization).first()
         source = webhook_source_for_organization(organization=organization)
         view = portal_config_for_member(
@@ -260,7 +254,6 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             member=None,
             locale=locale_normalize(request.LANGUAGE_CODE),
         )
-        secret = request.session.pop(ONBOARDING_SECRET_SESSION_KEY.format(organization.pk), None)
         context = {
             **self._page_context(
                 request,
