@@ -118,28 +118,13 @@ def main() -> None:
         from organizations.models import Member, Organization
         from sync.models import FINISHED_STATUSES, InboundEvent
         from sync.services import inbound_event_record
+        from tests.support.servers import celery_worker_args  # the real-stack tests' worker
 
         redis.Redis.from_url(broker).flushdb()
         organization = Organization.objects.create(slug="bench", name="Bench")
         log = Path(data_dir) / "worker.log"
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(args.concurrency),
-                "--pool",
-                "prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_args(concurrency=args.concurrency),
             cwd=ROOT,
             env=env,
             stdout=log.open("wb"),

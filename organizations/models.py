@@ -13,6 +13,11 @@ allowed_hosts_validator = RegexValidator(
 )
 
 
+def allowed_hosts_parse(text: str) -> list[str]:
+    """The host names of an `allowed_portal_hosts` text, one per line, lower-cased."""
+    return [line.strip().lower() for line in text.splitlines() if line.strip()]
+
+
 class Organization(models.Model):
     slug = models.SlugField(_("slug"), max_length=63, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -56,9 +61,7 @@ class Organization(models.Model):
 
     @property
     def allowed_hosts(self) -> list[str]:
-        return [
-            line.strip().lower() for line in self.allowed_portal_hosts.splitlines() if line.strip()
-        ]
+        return allowed_hosts_parse(self.allowed_portal_hosts)
 
 
 class OrganizationAdministrator(models.Model):

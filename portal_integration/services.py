@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from organizations.models import Organization
+from organizations.models import Organization, allowed_hosts_parse
 from organizations.services import organization_create
 from portal_integration.catalog import Owner, catalog_features
 from portal_integration.deep_links import deep_link_validate
@@ -143,10 +143,9 @@ def _template_link_for(link: str, *, hosts_text: str) -> str:
     """
     if not link:
         return ""
-    # Parsed here, not via Organization.allowed_hosts: migrations pass historical models.
-    hosts = [line.strip().lower() for line in hosts_text.splitlines() if line.strip()]
+    # From the text, not Organization.allowed_hosts: migrations pass historical models.
     try:
-        deep_link_validate(url_template=link, allowed_hosts=hosts)
+        deep_link_validate(url_template=link, allowed_hosts=allowed_hosts_parse(hosts_text))
     except ValidationError:
         return ""
     return link
