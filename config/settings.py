@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "sync",
     "webhooks",
     "portal_integration",
+    "dataverse",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,13 @@ SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=10)
 # At most this many events are re-enqueued per sweep (oldest first).
 SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_HEARTBEAT_INTERVAL_SECONDS = env.int("SYNC_HEARTBEAT_INTERVAL_SECONDS", default=30)
+
+# Reconciliation from the Dataverse Web API (SPEC §5.1).
+DATAVERSE_RECONCILE_MINUTES = env.int("DATAVERSE_RECONCILE_MINUTES", default=15)
+# A pass renews its lease page by page; a pass whose worker died is taken over after this.
+DATAVERSE_PASS_LEASE_SECONDS = env.int("DATAVERSE_PASS_LEASE_SECONDS", default=600)
+# A full pass over a large table outlasts the default task limit.
+DATAVERSE_PASS_TIME_LIMIT_SECONDS = env.int("DATAVERSE_PASS_TIME_LIMIT_SECONDS", default=3600)
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {

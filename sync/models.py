@@ -22,6 +22,12 @@ class InboundEvent(models.Model):
     class PayloadFormat(models.TextChoices):
         ENVELOPE = "envelope", _("HLF event envelope")
         DATAVERSE = "dataverse", _("Dataverse RemoteExecutionContext")
+        DATAVERSE_ROW = "dataverse_row", _("Dataverse Web API row")
+
+    class Origin(models.TextChoices):
+        WEBHOOK = "webhook", _("Webhook")
+        # Pulled from the Dataverse Web API because no webhook brought it (SPEC §5.1).
+        RECONCILIATION = "reconciliation", _("Reconciliation")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -37,6 +43,9 @@ class InboundEvent(models.Model):
     event_type = models.CharField(_("event type"), max_length=100, db_index=True)
     payload_format = models.CharField(
         _("payload format"), max_length=20, choices=PayloadFormat.choices
+    )
+    origin = models.CharField(
+        _("origin"), max_length=20, choices=Origin.choices, default=Origin.WEBHOOK
     )
     payload = models.JSONField(_("original payload"))
     # The SPEC §4.2 events this payload stands for: [{"type", "occurred_at", "data"}].
@@ -75,6 +84,12 @@ class InboundEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="inbound_status_received"),
             models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
+            # Healed counts (SPEC §5.1, §9): only reconciliation rows, a small share.
+            models.Index(
+                fields=["source_identifier", "status", "finished_at"],
+                condition=Q(origin="reconciliation"),
+                name="inbound_reconcile_finished",
+            ),
         ]
 
     def __str__(self) -> str:

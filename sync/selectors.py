@@ -3,7 +3,7 @@
 import statistics
 from datetime import timedelta
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from organizations.models import Organization
@@ -75,3 +75,36 @@ def inbound_event_queue_depth() -> dict:
     figures["oldest_received_at"] = oldest
     figures["total"] = figures["pending"] + figures["processing"]
     return figures
+
+
+def _healed() -> QuerySet[InboundEvent]:
+    # A reconciliation event is recorded only for a row the local state did not reflect;
+    # once it succeeded, the change it carried is one no webhook brought (SPEC §5.1).
+    return InboundEvent.objects.filter(
+        origin=InboundEvent.Origin.RECONCILIATION, status=Status.SUCCEEDED
+    )
+
+
+def inbound_event_healed_count(*, since=None, source_identifier: str | None = None) -> int:
+    """Changes applied by reconciliation (finished since `since`, of one source if given)."""
+    events = _healed()
+    if since is not None:
+        events = events.filter(finished_at__gte=since)
+    if source_identifier is not None:
+        events = events.filter(source_identifier=source_identifier)
+    return events.count()
+
+
+def inbound_event_healed_by_source() -> dict[str, int]:
+    """Healed changes per source identifier since the beginning (a monotonic counter)."""
+    rows = _healed().values("source_identifier").annotate(count=Count("id")).order_by()
+    return {row["source_identifier"]: row["count"] for row in rows}
+
+
+def inbound_event_known_webhook_ids(*, source_identifier: str, webhook_ids: list[str]) -> set[str]:
+    """Which of these webhook ids a source already delivered (one query for a whole batch)."""
+    return set(
+        InboundEvent.objects.filter(
+            source_identifier=source_identifier, webhook_id__in=webhook_ids
+        ).values_list("webhook_id", flat=True)
+    )

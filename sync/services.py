@@ -79,6 +79,7 @@ def inbound_event_record(
     headers: dict | None = None,
     failure: str | None = None,
     event_type: str | None = None,
+    origin: str = InboundEvent.Origin.WEBHOOK,
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
 
@@ -86,6 +87,7 @@ def inbound_event_record(
     the commit, so a worker never looks for a row that is not there yet. `failure` stores
     an authentic payload that cannot be processed (e.g. truncated by Dynamics) as failed;
     `event_type` then names what the sender sent, since there are no normalised events.
+    `origin` says who brought it: a webhook, or reconciliation (SPEC §5.1).
     """
     event = InboundEvent(
         organization=organization,
@@ -93,6 +95,7 @@ def inbound_event_record(
         webhook_id=webhook_id,
         event_type=event_type or (normalized[0]["type"] if normalized else "unknown"),
         payload_format=payload_format,
+        origin=origin,
         payload=payload,
         normalized=normalized,
         headers=headers or {},

@@ -181,6 +181,10 @@ class DataverseMapping:
         default_factory=_default_enrollment_status_options
     )
     date_only_fields: tuple[str, ...] = ("joined_on", "starts_on")
+    # The contact lookup naming the organisation on a shared source (SPEC §4.4).
+    routing_attribute: str = "parentcustomerid"
+    # Lookup columns: the Web API serves them as `_<name>_value` (SPEC §5.1).
+    lookup_attributes: tuple[str, ...] = ("parentcustomerid", "hlf_contactid", "hlf_courseid")
 
     @classmethod
     def from_overrides(cls, overrides: Mapping[str, Any] | None) -> DataverseMapping:
@@ -206,7 +210,7 @@ class DataverseMapping:
                 kwargs[key] = _option_map_parse(key=key, value=value)
             elif key in ("contact_attributes", "enrollment_attributes"):
                 kwargs[key] = _name_map_parse(key=key, value=value)
-            elif key == "date_only_fields":
+            elif key in ("date_only_fields", "lookup_attributes"):
                 if not isinstance(value, list | tuple) or not all(
                     isinstance(item, str) and item for item in value
                 ):
@@ -251,6 +255,9 @@ class _Ref:
     id: str | None
     logical_name: str | None = field(default=None, compare=False)
     name: str | None = field(default=None, compare=False)
+
+
+EntityRef = _Ref  # for decoders of other forms of the same attributes (Web API rows)
 
 
 @dataclass(frozen=True)
@@ -379,6 +386,25 @@ def _mapped_fields(
         data[field_name] = _jsonable(value, date_only=field_name in mapping.date_only_fields)
     if course_name_from_lookup and not data.get("course_name"):
         data["course_name"] = course_name_from_lookup
+    return data
+
+
+def row_fields(
+    attributes: Mapping[str, Any],
+    *,
+    kind: Literal["contact", "enrollment"],
+    mapping: DataverseMapping,
+) -> dict[str, Any]:
+    """Event fields of decoded attributes, as a webhook's would be (a contact's role included).
+
+    For reconciliation (SPEC §5.1): a Web API row decoded into the same Python values as
+    a RemoteExecutionContext's attributes (`EntityRef` lookups, int choices, datetimes).
+    """
+    if kind == "enrollment":
+        return _mapped_fields(attributes, names=mapping.enrollment_attributes, mapping=mapping)
+    data = _mapped_fields(attributes, names=mapping.contact_attributes, mapping=mapping)
+    if mapping.role_attribute in attributes:
+        data["role"] = _role(attributes[mapping.role_attribute], mapping=mapping)
     return data
 
 
