@@ -1,6 +1,7 @@
 """Admin for webhook sources, secrets, rejections and the health dashboard (global admins only)."""
 
 import json
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -21,6 +22,7 @@ from organizations.admin_scoping import (
     ReadOnlyAdminMixin,
 )
 from organizations.permissions import user_is_global_admin
+from sync.selectors import inbound_event_healed_count
 from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
 from webhooks.selectors import webhook_health_figures
 from webhooks.services import (
@@ -329,6 +331,8 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
             "endpoint_url": webhook_endpoint_url(request),
             "rejection_rate_pct": round(100 * figures.rejection_rate_last_hour, 1),
             "failed_events_url": failed_events_url,
+            # Changes only reconciliation brought (SPEC §5.1): webhooks that never arrived.
+            "healed_24h": inbound_event_healed_count(since=figures.now - timedelta(hours=24)),
             "rejections_url": reverse("admin:webhooks_webhookrejection_changelist"),
             "signature_rejections_url": reverse("admin:webhooks_webhookrejection_changelist")
             + "?reason__exact=invalid_signature",
