@@ -88,6 +88,9 @@ class FakeDataverse:
         self.fail_remaining = 0  # answer 500 to this many Web API requests
         self.stats = {"token": 0, "api": 0, "throttled": 0, "unauthorized": 0, "rows": 0}
         self.requests_log: list[dict] = []
+        # Tests: when set, Web API answers wait until it is released (a pass "in flight").
+        self.hold: threading.Event | None = None
+        self.held = threading.Event()
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -207,6 +210,10 @@ class FakeDataverse:
             }
 
     def api_answer(self, path: str, query: str, headers) -> tuple[int, dict, dict]:
+        hold = self.hold
+        if hold is not None:
+            self.held.set()
+            hold.wait(timeout=60)
         with self.lock:
             self.stats["api"] += 1
             self.requests_log.append(

@@ -360,3 +360,32 @@ def test_a_refused_client_secret_fails_the_pass_without_showing_it(
 def test_the_client_secret_is_stored_encrypted(connection_a):
     assert CLIENT_SECRET not in connection_a.client_secret_ciphertext
     assert connection_a.client_secret_masked == "…9f3k"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_passes_started_at_once_from_two_threads_one_runs(
+    connection_a, source_a, three_contacts, fake_dataverse
+):
+    import threading
+
+    from django.db import connections
+
+    fake_dataverse.hold = threading.Event()
+    results = {}
+
+    def first_pass():
+        try:
+            results["first"] = reconcile_pass_run(source=source_a).status
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first_pass)
+    thread.start()
+    assert fake_dataverse.held.wait(timeout=30)  # the first pass is reading its first page
+    with pytest.raises(ReconcileBusy):
+        reconcile_pass_run(source=source_a)
+    fake_dataverse.hold.set()
+    thread.join(timeout=60)
+
+    assert results == {"first": "succeeded"}
+    assert ReconcilePass.objects.count() == 1
