@@ -3,6 +3,7 @@
 import json
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -23,9 +24,17 @@ from organizations.admin_scoping import (
 )
 from organizations.permissions import user_is_global_admin
 from sync.selectors import inbound_event_healed_count
-from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.dry_run import webhook_payload_dry_run
+from webhooks.models import (
+    WebhookDryRun,
+    WebhookHealth,
+    WebhookRejection,
+    WebhookSecret,
+    WebhookSource,
+)
 from webhooks.selectors import webhook_health_figures
 from webhooks.services import (
+    SIZE_EXCEEDED_HEADER,
     webhook_secret_generate,
     webhook_secret_rotate,
     webhook_self_test_send,
@@ -395,3 +404,46 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
                 ),
             ),
         )
+
+
+class DryRunForm(forms.Form):
+    source = forms.ModelChoiceField(
+        label=gettext_lazy("source"), queryset=WebhookSource.objects.order_by("identifier")
+    )
+    body = forms.CharField(
+        label=gettext_lazy("body (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 18, "cols": 100, "spellcheck": "false"}),
+        strip=False,
+    )
+    size_exceeded = forms.BooleanField(
+        label=gettext_lazy("with the header x-ms-dynamics-msg-size-exceeded"), required=False
+    )
+
+
+@admin.register(WebhookDryRun)
+class WebhookDryRunAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
+    """Try a payload (SPEC §6): its list page is the form; nothing is ever written."""
+
+    def changelist_view(self, request, extra_context=None):
+        if not user_is_global_admin(request.user):
+            raise PermissionDenied
+        form = DryRunForm(request.POST or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            headers = {SIZE_EXCEEDED_HEADER: "true"} if form.cleaned_data["size_exceeded"] else {}
+            result = webhook_payload_dry_run(
+                source=form.cleaned_data["source"],
+                body=form.cleaned_data["body"].encode(),
+                headers=headers,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Try a payload"),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+            "result_json": json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str)
+            if result
+            else "",
+        }
+        return TemplateResponse(request, "admin/webhooks/dry_run.html", context)

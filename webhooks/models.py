@@ -222,3 +222,12 @@ class WebhookHealth(WebhookSource):
         proxy = True
         verbose_name = _("webhook health")
         verbose_name_plural = _("webhook health")
+
+
+class WebhookDryRun(WebhookSource):
+    """Admin index entry for *Try a payload* (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("try a payload")
+        verbose_name_plural = _("try a payload")
