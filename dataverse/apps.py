@@ -6,3 +6,9 @@ class DataverseConfig(AppConfig):
     name = "dataverse"
     verbose_name = _("Dataverse reconciliation")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dataverse.routing import inbound_event_reroute
+        from sync.routing import inbound_event_router_register
+
+        inbound_event_router_register(payload_format="dataverse_row", router=inbound_event_reroute)

@@ -22,20 +22,14 @@ from dataverse.models import (
     DataverseDeltaLink,
     ReconcilePass,
 )
-from dataverse.rows import (
-    RowUnreadable,
-    Table,
-    contact_events,
-    enrollment_events,
-    row_decode,
-    table_for,
-)
-from organizations.models import CourseEnrollment, Member
+from dataverse.routing import PassRouting, rows_route
+from dataverse.rows import RowUnreadable, Table, row_decode, table_for
 from sync.models import InboundEvent
 from sync.selectors import inbound_event_known_webhook_ids
 from sync.services import inbound_event_record
 from webhooks.crypto import SecretDecryptionError, secret_decrypt, secret_encrypt
 from webhooks.models import WebhookSource
+from webhooks.normalize import NormalizedEvent
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +164,7 @@ class _TableRun:
     recorded: int = 0
     deleted: int = 0
     unreadable: int = 0
+    unroutable: int = 0
     delta_saved: bool = False
     reset: str = ""
 
@@ -191,25 +186,19 @@ def _webhook_id(table: Table, row) -> str:
     return f"reconcile:{table.entity_set}:{row.entity_id}:{row.fingerprint}"[:255]
 
 
-def _local_members(source: WebhookSource, ids: list[str]) -> dict[str, Member]:
-    return {
-        member.portal_member_id: member
-        for member in Member.objects.filter(
-            organization_id=source.organization_id, portal_member_id__in=ids
-        )
-    }
+def _unroutable_events(row, table: Table) -> list[dict]:
+    """What an unrouted row stands for, kept so reprocessing can route it later."""
+    kind = "contact" if table.kind == "contact" else "enrollment"
+    key = "member_id" if kind == "contact" else "enrollment_id"
+    event_type = "membership.updated" if kind == "contact" else "course_enrollment.updated"
+    return [
+        NormalizedEvent(event_type, row.modified_on, {key: row.entity_id, **row.data}).to_json()
+    ]
 
 
-def _local_enrollments(source: WebhookSource, ids: list[str]) -> dict[str, CourseEnrollment]:
-    return {
-        enrollment.portal_enrollment_id: enrollment
-        for enrollment in CourseEnrollment.objects.filter(
-            organization_id=source.organization_id, portal_enrollment_id__in=ids
-        ).select_related("member")
-    }
-
-
-def _page_record(*, source: WebhookSource, table: Table, rows: list, run: _TableRun) -> None:
+def _page_record(
+    *, source: WebhookSource, table: Table, rows: list, run: _TableRun, routing: PassRouting
+) -> None:
     """Compare a page with the local state and record what it lacks, in one transaction."""
     mapping = source.mapping
     decoded = []
@@ -219,40 +208,39 @@ def _page_record(*, source: WebhookSource, table: Table, rows: list, run: _Table
         except RowUnreadable as exc:
             run.unreadable += 1
             logger.warning("reconcile %s: a %s row was skipped: %s", source, table.entity_set, exc)
-    ids = [row.entity_id for _raw, row in decoded]
-    if table.kind == "contact":
-        local = _local_members(source, ids)
-    else:
-        local = _local_enrollments(source, ids)
+    outcomes = rows_route(routing, table, [row for _raw, row in decoded])
     pending = []
-    for raw, row in decoded:
+    for (raw, row), outcome in zip(decoded, outcomes, strict=True):
         run.deleted += row.deleted
-        if table.kind == "contact":
-            events = contact_events(row, member=local.get(row.entity_id))
+        if outcome.failure:
+            normalized = _unroutable_events(row, table)
+        elif outcome.events:
+            normalized = [event.to_json() for event in outcome.events]
         else:
-            events = enrollment_events(row, enrollment=local.get(row.entity_id))
-        if events:
-            pending.append((_webhook_id(table, row), raw, events))
+            continue
+        pending.append((_webhook_id(table, row), raw, row, outcome, normalized))
     if not pending:
         return
     with transaction.atomic():
         known = inbound_event_known_webhook_ids(
             source_identifier=source.identifier, webhook_ids=[item[0] for item in pending]
         )
-        for webhook_id, raw, events in pending:
+        for webhook_id, raw, row, outcome, normalized in pending:
             if webhook_id in known:
                 continue
             _event, created = inbound_event_record(
-                organization=source.organization,
+                organization=outcome.organization,
                 source_identifier=source.identifier,
                 webhook_id=webhook_id,
                 payload_format=InboundEvent.PayloadFormat.DATAVERSE_ROW,
                 payload=raw,
-                normalized=[event.to_json() for event in events],
-                occurred_at=events[0].occurred_at,
+                normalized=normalized,
+                occurred_at=row.modified_on,
                 origin=InboundEvent.Origin.RECONCILIATION,
+                failure=outcome.failure,
             )
             run.recorded += created
+            run.unroutable += bool(outcome.failure) and created
 
 
 def _delta_link_get(connection: DataverseConnection, table: Table) -> DataverseDeltaLink | None:
@@ -269,6 +257,7 @@ def _table_pass(
     full: bool,
     lease: str,
     run: _TableRun,
+    routing: PassRouting,
 ) -> None:
     source = connection.source
     saved = None if full else _delta_link_get(connection, table)
@@ -286,7 +275,7 @@ def _table_pass(
         for page in client.pages(url=url, delta=saved is not None):
             run.pages += 1
             run.rows += len(page.rows)
-            _page_record(source=source, table=table, rows=page.rows, run=run)
+            _page_record(source=source, table=table, rows=page.rows, run=run, routing=routing)
             _lease_renew(connection, lease)
             delta_link = page.delta_link
     except DeltaLinkRefused as exc:
@@ -302,7 +291,7 @@ def _table_pass(
         for page in client.pages(url=url, delta=False):
             run.pages += 1
             run.rows += len(page.rows)
-            _page_record(source=source, table=table, rows=page.rows, run=run)
+            _page_record(source=source, table=table, rows=page.rows, run=run, routing=routing)
             _lease_renew(connection, lease)
             delta_link = page.delta_link
     if not delta_link:
@@ -354,11 +343,18 @@ def reconcile_pass_run(
     runs: list[_TableRun] = []
     try:
         client = client or _client_for(connection, **client_options)
+        routing = PassRouting.for_source(connection.source)
         for table in _tables(connection):
             run = _TableRun(entity_set=table.entity_set)
             runs.append(run)
             _table_pass(
-                connection=connection, client=client, table=table, full=full, lease=lease, run=run
+                connection=connection,
+                client=client,
+                table=table,
+                full=full,
+                lease=lease,
+                run=run,
+                routing=routing,
             )
         record.status = ReconcilePass.Status.SUCCEEDED
     except DataverseError as exc:

@@ -113,6 +113,16 @@ class OnboardingForm(FeatureFieldsForm):
     tolerance_seconds = forms.IntegerField(
         label=_("Timestamp tolerance (seconds)"), min_value=1, max_value=3600
     )
+    routing_value = forms.CharField(
+        label=_("Routing value (shared source)"),
+        required=False,
+        max_length=100,
+        help_text=_(
+            "Only for one Dynamics environment serving many organisations: the Dataverse id of "
+            "this organisation's local-chapter account. The organisation joins the source above "
+            "(its secret stays as it is and is not shown), or creates it as a shared source."
+        ),
+    )
 
     field_order = [
         "slug",
@@ -123,6 +133,7 @@ class OnboardingForm(FeatureFieldsForm):
         "source_identifier",
         "secret",
         "tolerance_seconds",
+        "routing_value",
     ]
 
     def __init__(self, *args, template: PlatformTemplate, **kwargs):
@@ -147,5 +158,6 @@ class OnboardingForm(FeatureFieldsForm):
             "source_identifier": data["source_identifier"].strip(),
             "secret": data["secret"].strip() or None,
             "tolerance_seconds": data["tolerance_seconds"],
+            "routing_value": data["routing_value"].strip() or None,
             "features": self.feature_settings(),
         }

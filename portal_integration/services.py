@@ -43,7 +43,7 @@ class ReconcileResult:
 class OnboardingResult:
     organization: Organization
     source: object
-    secret: str
+    secret: str | None  # None: joined a shared source, whose secret is neither touched nor shown
     secret_generated: bool
 
 
@@ -331,9 +331,13 @@ def organization_onboard(
     secret: str | None = None,
     tolerance_seconds: int | None = None,
     features: dict[str, FeatureSetting] | None = None,
+    routing_value: str | None = None,
     user=None,
 ) -> OnboardingResult:
     """Create an organisation and its whole integration from the template, in one step.
+
+    With a `routing_value` the organisation joins the shared source `source_identifier`
+    (created as a shared source if it does not exist), SPEC §4.4.
 
     Unset values come from the platform default template. Raises ValidationError
     (keyed by field: slug, source_identifier, secret, <feature key>, …) and leaves
@@ -362,6 +366,7 @@ def organization_onboard(
             secret=secret,
             tolerance_seconds=tolerance_seconds,
             features=features,
+            routing_value=routing_value,
             user=user,
         )
 
@@ -373,10 +378,11 @@ def organization_integration_setup(
     secret: str | None = None,
     tolerance_seconds: int | None = None,
     features: dict[str, FeatureSetting] | None = None,
+    routing_value: str | None = None,
     user=None,
 ) -> OnboardingResult:
     """Configuration rows and the webhook source for an existing organisation."""
-    from webhooks.services import webhook_source_create
+    from webhooks.services import webhook_source_create, webhook_source_join
 
     template = platform_template_ensure()
     _settings_validate(organization=organization, changes=features or {})
@@ -385,16 +391,28 @@ def organization_integration_setup(
         # The starting point, not a change: the version stays 1.
         _settings_apply(organization=organization, changes=features or {}, user=user)
         try:
-            source, plaintext = webhook_source_create(
-                organization=organization,
-                identifier=source_identifier,
-                secret=secret or None,
-                tolerance_seconds=tolerance_seconds or template.default_tolerance_seconds,
-            )
+            if routing_value:
+                source, plaintext = webhook_source_join(
+                    organization=organization,
+                    identifier=source_identifier,
+                    routing_value=routing_value,
+                    secret=secret or None,
+                    tolerance_seconds=tolerance_seconds or template.default_tolerance_seconds,
+                )
+            else:
+                source, plaintext = webhook_source_create(
+                    organization=organization,
+                    identifier=source_identifier,
+                    secret=secret or None,
+                    tolerance_seconds=tolerance_seconds or template.default_tolerance_seconds,
+                )
         except ValidationError as error:
             raise _as_field_error(error) from error
     return OnboardingResult(
-        organization=organization, source=source, secret=plaintext, secret_generated=not secret
+        organization=organization,
+        source=source,
+        secret=plaintext,
+        secret_generated=plaintext is not None and not secret,
     )
 
 

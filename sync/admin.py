@@ -18,6 +18,7 @@ from organizations.admin_scoping import (
     ReadOnlyAdminMixin,
 )
 from sync.models import InboundEvent, WorkerHeartbeat
+from sync.routing import inbound_events_route
 from sync.services import inbound_event_reprocess
 
 OUTCOME_PREVIEW_LENGTH = 120
@@ -149,7 +150,25 @@ class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         )
 
     def _reprocess(self, request, events) -> None:
-        count = inbound_event_reprocess(events=events, user=request.user)
+        # Unrouted events (a shared source's, SPEC §4.4) are routed again first; only a
+        # global admin sees them, and those still matching no organisation stay failed.
+        _routed, still = inbound_events_route(events=events)
+        if still:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d event still matches no organisation of its source; onboard "
+                    "the organisation (or add its routing value) first.",
+                    "%(count)d events still match no organisation of their source; onboard "
+                    "the organisations (or add their routing values) first.",
+                    still,
+                )
+                % {"count": still},
+                messages.WARNING,
+            )
+        count = inbound_event_reprocess(
+            events=events.filter(organization__isnull=False), user=request.user
+        )
         self.message_user(
             request,
             ngettext(

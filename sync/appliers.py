@@ -311,6 +311,97 @@ def membership_reactivated(*, organization: Organization, occurred_at, data: dic
     return Applied("; ".join(parts))
 
 
+def _organization_ids(data: dict, key: str, *, subject: str) -> list[int]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(
+        isinstance(item, int) and not isinstance(item, bool) for item in value
+    ):
+        raise EventInvalid(
+            _("%(subject)s: %(field)s must be a list of organisation ids")
+            % {"subject": subject, "field": key}
+        )
+    return value
+
+
+def membership_moved(*, organization: Organization, occurred_at, data: dict) -> Applied:
+    """A transfer on a shared source (SPEC §4.4): leave the other organisations, join this one.
+
+    `from_organization_ids` are the source's other organisations. The newest change to the
+    member in any of them decides: an older transfer (A→B arriving after B→C) is skipped,
+    so the member ends where the newest event put it. In the old organisation the record
+    is deactivated ("moved to …") and keeps its enrollments; here it is created, or the
+    earlier record (a move back) is reactivated. All in the caller's transaction.
+    """
+    member_id = _required_id(data, "member_id", subject=_("Member"))
+    subject = _member_subject(member_id)
+    values = _member_values(data, subject=subject)
+    others = _organization_ids(data, "from_organization_ids", subject=subject)
+    records = list(
+        Member.objects.select_for_update()
+        .filter(portal_member_id=member_id, organization_id__in=[organization.pk, *others])
+        .exclude(organization_id__isnull=True)
+        .order_by("pk")
+    )
+    here = next((m for m in records if m.organization_id == organization.pk), None)
+    elsewhere = [m for m in records if m.organization_id != organization.pk]
+    newest = max(
+        (m for m in records if m.source_updated_at), key=lambda m: m.source_updated_at, default=None
+    )
+    if newest is not None and (
+        stale := _stale(newest, occurred_at, subject=subject, event_type="membership.moved")
+    ):
+        return Applied(stale.message, skipped=True)
+    moment = occurred_at or timezone.now()
+    # Stored text, like a reason from Dynamics; the spec's wording (SPEC §4.4).
+    reason = f"moved to {organization.name}"[:_REASON_MAX_LENGTH]
+    login_user = None
+    left = 0
+    for member in elsewhere:
+        if member.user_id is not None and login_user is None:
+            login_user, member.user = member.user, None
+            member.save(update_fields=["user", "updated_at"])
+        if member.is_active:
+            left += 1
+        _assign(
+            member,
+            {"is_active": False, "deactivated_at": member.deactivated_at or moment}
+            if not member.is_active
+            else {"is_active": False, "deactivated_at": moment, "deactivation_reason": reason},
+            occurred_at,
+        )
+    values.update({"is_active": True, "deactivated_at": None, "deactivation_reason": ""})
+    # An Update carries only what changed: the rest comes along from where the member was.
+    previous = next((m for m in elsewhere if m.is_active), None) or (
+        elsewhere[-1] if elsewhere else None
+    )
+    if here is None and previous is not None:
+        for key in (*MEMBER_TEXT_FIELDS, "role", "joined_on"):
+            values.setdefault(key, getattr(previous, key))
+    if here is None:
+        here = Member(organization=organization, portal_member_id=member_id)
+        values.setdefault("role", Member.Role.MEMBER)
+        _assign(here, values, occurred_at)
+        here.user = login_user
+        here.save()
+        outcome = _("%(subject)s: moved here from another organisation; created (%(name)s)")
+    else:
+        changed = _assign(here, values, occurred_at)
+        if login_user is not None and here.user_id is None:
+            here.user = login_user
+            here.save(update_fields=["user", "updated_at"])
+        outcome = (
+            _("%(subject)s: moved back here; the earlier record was reactivated (%(name)s)")
+            if "is_active" in changed
+            else _("%(subject)s: already here; updated (%(name)s)")
+        )
+    if login_user is not None:
+        _login_user_set_active(here, active=True)
+    return Applied(
+        outcome % {"subject": subject, "name": str(here)}
+        + ("; " + _("deactivated in the previous organisation") if left else "")
+    )
+
+
 # --- course enrollments ---------------------------------------------------------------------
 
 
@@ -389,6 +480,7 @@ APPLIERS: dict[str, Applier] = {
     "role.updated": role_updated,
     "membership.deactivated": membership_deactivated,
     "membership.reactivated": membership_reactivated,
+    "membership.moved": membership_moved,
     "course_enrollment.created": _enrollment_applier("course_enrollment.created"),
     "course_enrollment.updated": _enrollment_applier("course_enrollment.updated"),
     "course_enrollment.cancelled": _enrollment_applier("course_enrollment.cancelled"),

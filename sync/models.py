@@ -30,9 +30,13 @@ class InboundEvent(models.Model):
         RECONCILIATION = "reconciliation", _("Reconciliation")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # None: a shared source's event that matched none of its organisations (SPEC §4.4);
+    # stored failed, seen by global admins only, routed again when reprocessed.
     organization = models.ForeignKey(
         Organization,
         verbose_name=_("organisation"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="inbound_events",
     )

@@ -108,3 +108,8 @@ def inbound_event_known_webhook_ids(*, source_identifier: str, webhook_ids: list
             source_identifier=source_identifier, webhook_id__in=webhook_ids
         ).values_list("webhook_id", flat=True)
     )
+
+
+def inbound_event_unrouted_count() -> int:
+    """Failed events of shared sources that matched no organisation (global admins only)."""
+    return InboundEvent.objects.filter(organization__isnull=True, status=Status.FAILED).count()

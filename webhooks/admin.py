@@ -23,9 +23,10 @@ from organizations.admin_scoping import (
     ReadOnlyAdminMixin,
 )
 from organizations.permissions import user_is_global_admin
-from sync.selectors import inbound_event_healed_count
+from sync.selectors import inbound_event_healed_count, inbound_event_unrouted_count
 from webhooks.dry_run import webhook_payload_dry_run
 from webhooks.models import (
+    SourceOrganization,
     WebhookDryRun,
     WebhookHealth,
     WebhookRejection,
@@ -88,11 +89,21 @@ class WebhookSecretInline(OrganizationScopedInline):
         return _("active (overlap)") if obj.is_active else _("expired")
 
 
+class SourceOrganizationInline(OrganizationScopedInline):
+    """The organisations of a shared source and their routing values (SPEC §4.4)."""
+
+    model = SourceOrganization
+    fields = ("organization", "routing_value", "created_at")
+    readonly_fields = ("created_at",)
+    extra = 0
+
+
 @admin.register(WebhookSource)
 class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
     list_display = (
         "identifier",
         "organization",
+        "shared",
         "is_active",
         "tolerance_seconds",
         "secrets_masked",
@@ -105,6 +116,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         "organization",
         "identifier",
         "is_active",
+        "shared",
         "tolerance_seconds",
         "dataverse_mapping",
         "secrets_masked",
@@ -113,6 +125,13 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
     )
     readonly_fields = ("secrets_masked", "created_at", "updated_at")
     inlines = (WebhookSecretInline,)
+
+    def get_inlines(self, request, obj):
+        # Routing values belong to shared sources only; other pages stay as they were.
+        if obj is not None and obj.shared:
+            return (SourceOrganizationInline, *self.inlines)
+        return self.inlines
+
     actions = (
         "send_test_payload",
         "generate_secret",
@@ -342,6 +361,10 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
             "failed_events_url": failed_events_url,
             # Changes only reconciliation brought (SPEC §5.1): webhooks that never arrived.
             "healed_24h": inbound_event_healed_count(since=figures.now - timedelta(hours=24)),
+            # A shared source's events that matched no organisation (SPEC §4.4).
+            "unrouted_failed": inbound_event_unrouted_count(),
+            "unrouted_url": reverse("admin:sync_inboundevent_changelist")
+            + "?organization__isnull=True&status__exact=failed",
             "rejections_url": reverse("admin:webhooks_webhookrejection_changelist"),
             "signature_rejections_url": reverse("admin:webhooks_webhookrejection_changelist")
             + "?reason__exact=invalid_signature",

@@ -7,3 +7,12 @@ from django.utils.translation import gettext_lazy as _
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = _("Webhooks")
+
+    def ready(self) -> None:
+        from sync.routing import inbound_event_router_register
+        from webhooks.routing import inbound_event_reroute
+
+        for payload_format in ("envelope", "dataverse"):
+            inbound_event_router_register(
+                payload_format=payload_format, router=inbound_event_reroute
+            )

@@ -21,7 +21,7 @@ from sync.appliers import EventInvalid, TargetUnknown, event_apply
 from sync.services import _normalized_parse
 from webhooks.models import WebhookSource
 from webhooks.normalize import payload_kind, source_identifier_of
-from webhooks.services import _json_object_parse, _normalize, _Rejected
+from webhooks.services import _json_object_parse, _normalize, _Rejected, _route
 
 MEMBER_FIELDS = (
     "first_name",
@@ -218,12 +218,22 @@ def webhook_payload_dry_run(
     if normalized.failure:
         result.failure = normalized.failure
         return result
-    organization = source.organization
+    route = _route(source=source, body=parsed, normalized=normalized)
+    result.normalized = route.normalized
+    if route.organization is None:
+        result.failure = route.failure
+        result.routing = _("matches no organisation of the shared source")
+        return result
+    organization = route.organization
     result.organization = {"slug": organization.slug, "name": organization.name}
-    result.routing = _("the source's organisation")
+    result.routing = (
+        _("routed by the shared source's routing value")
+        if source.shared
+        else _("the source's organisation")
+    )
     try:
         with transaction.atomic():
-            _apply_all(organization, normalized.events, result)
+            _apply_all(organization, route.normalized, result)
             raise _RollBack
     except _RollBack:
         pass

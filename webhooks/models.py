@@ -53,6 +53,15 @@ class WebhookSource(models.Model):
         ),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    shared = models.BooleanField(
+        _("shared by several organisations"),
+        default=False,
+        help_text=_(
+            "One Dynamics environment for many organisations (SPEC §4.4): events are routed "
+            "by each organisation's routing value; the organisation above is the one that "
+            "onboarded the source."
+        ),
+    )
     tolerance_seconds = models.PositiveIntegerField(
         _("timestamp tolerance (seconds)"),
         default=default_tolerance_seconds,
@@ -89,6 +98,51 @@ class WebhookSource(models.Model):
     @property
     def mapping(self) -> DataverseMapping:
         return DataverseMapping.from_overrides(self.dataverse_mapping)
+
+
+def routing_value_normalize(value: str) -> str:
+    """Routing values are Dataverse GUIDs: compared trimmed and lower-cased."""
+    return (value or "").strip().lower()
+
+
+class SourceOrganization(models.Model):
+    """An organisation on a shared source and its routing value (SPEC §4.4)."""
+
+    source = models.ForeignKey(
+        WebhookSource, verbose_name=_("source"), on_delete=models.CASCADE, related_name="routes"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="shared_source_routes",
+    )
+    routing_value = models.CharField(
+        _("routing value"),
+        max_length=100,
+        help_text=_("The Dataverse id of the organisation's local-chapter record (an account)."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation on a shared source")
+        verbose_name_plural = _("organisations on the shared source")
+        ordering = ["organization__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "routing_value"], name="unique_routing_value_per_source"
+            ),
+            models.UniqueConstraint(
+                fields=["source", "organization"], name="unique_organization_per_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} ← {self.routing_value}"
+
+    def save(self, *args, **kwargs):
+        self.routing_value = routing_value_normalize(self.routing_value)
+        super().save(*args, **kwargs)
 
 
 class WebhookSecret(models.Model):

@@ -611,3 +611,31 @@ def payload_normalize(
         mapping = mapping or DataverseMapping()
         return dataverse_normalize(body, mapping=mapping, size_exceeded=size_exceeded)
     return [envelope_parse(body)]
+
+
+def _ref_id(value: Any) -> str | None:
+    if isinstance(value, _Ref):
+        return value.id or None
+    return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class DataverseRouting:
+    """What a shared source routes a RemoteExecutionContext by (SPEC §4.4)."""
+
+    entity: str  # "contact", "enrollment" or "other"
+    value: str | None  # the routing attribute: Target, else post-image, else pre-image
+    previous: str | None  # the pre-image's value, when there is one
+
+
+def dataverse_routing(body: Mapping[str, Any], *, mapping: DataverseMapping) -> DataverseRouting:
+    """The routing attribute of a context that normalised without error."""
+    op = _operation_decode(body, size_exceeded=False)
+    entity = op.entity.lower()
+    if entity == mapping.enrollment_entity.lower():
+        return DataverseRouting("enrollment", None, None)
+    if entity != mapping.contact_entity.lower():
+        return DataverseRouting("other", None, None)
+    attribute = mapping.routing_attribute
+    previous = _ref_id((op.pre_attrs or {}).get(attribute))
+    return DataverseRouting("contact", _ref_id(op.merged.get(attribute)), previous)

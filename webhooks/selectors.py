@@ -38,8 +38,14 @@ def webhook_sources_in_preference_order(sources: QuerySet) -> QuerySet:
 
 
 def webhook_source_for_organization(*, organization: Organization) -> WebhookSource | None:
-    return webhook_sources_in_preference_order(
+    """The organisation's own source, else a shared source it is on (SPEC §4.4)."""
+    own = webhook_sources_in_preference_order(
         WebhookSource.objects.filter(organization=organization)
+    ).first()
+    if own is not None:
+        return own
+    return webhook_sources_in_preference_order(
+        WebhookSource.objects.filter(routes__organization=organization)
     ).first()
 
 
@@ -89,6 +95,7 @@ _SOURCE_COLUMNS = (
     "organization_id",
     "identifier",
     "is_active",
+    "shared",
     "tolerance_seconds",
     "dataverse_mapping",
 )

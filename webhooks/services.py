@@ -24,7 +24,13 @@ from organizations.models import Organization
 from sync.services import inbound_event_record
 from webhooks import signing
 from webhooks.crypto import ciphertext_reencrypt, secret_encrypt
-from webhooks.models import WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.models import (
+    SourceOrganization,
+    WebhookRejection,
+    WebhookSecret,
+    WebhookSource,
+    routing_value_normalize,
+)
 from webhooks.normalize import (
     MalformedPayload,
     NormalizationFailed,
@@ -33,6 +39,7 @@ from webhooks.normalize import (
     raw_event_type,
     source_identifier_of,
 )
+from webhooks.routing import Route, event_route
 from webhooks.selectors import (
     inbound_event_get_by_webhook_id,
     webhook_secret_list_active,
@@ -147,6 +154,70 @@ def webhook_source_create(
             _secret_store(source=source, plaintext=plaintext)
     except IntegrityError as exc:  # a concurrent create won the race
         raise _duplicate_identifier_error(identifier) from exc
+    return source, plaintext
+
+
+def webhook_source_join(
+    *,
+    organization: Organization,
+    identifier: str,
+    routing_value: str,
+    secret: str | None = None,
+    tolerance_seconds: int | None = None,
+) -> tuple[WebhookSource, str | None]:
+    """Put an organisation on a shared source with its routing value (SPEC §4.4).
+
+    An existing source is joined and its secret neither touched nor returned (None); a
+    new one is created as a shared source with its first secret, returned once.
+    """
+    identifier = (identifier or "").strip()
+    value = routing_value_normalize(routing_value)
+    if not value:
+        raise ValidationError({"routing_value": _("Enter the routing value.")})
+    with transaction.atomic():
+        source = WebhookSource.objects.select_for_update().filter(identifier=identifier).first()
+        plaintext = None
+        if source is None:
+            source, plaintext = webhook_source_create(
+                organization=organization,
+                identifier=identifier,
+                secret=secret,
+                tolerance_seconds=tolerance_seconds,
+            )
+            source.shared = True
+            source.save(update_fields=["shared", "updated_at"])
+        elif not source.shared:
+            raise ValidationError(
+                {
+                    "identifier": _(
+                        "The webhook source “%(identifier)s” serves one organisation; it cannot "
+                        "be joined with a routing value."
+                    )
+                    % {"identifier": identifier}
+                },
+                code="source_not_shared",
+            )
+        elif secret:
+            raise ValidationError(
+                {"secret": _("Joining an existing source keeps its secret; leave it empty.")}
+            )
+        if SourceOrganization.objects.filter(source=source, routing_value=value).exists():
+            raise ValidationError(
+                {
+                    "routing_value": _(
+                        "The routing value %(value)s is already used on source %(identifier)s."
+                    )
+                    % {"value": value, "identifier": identifier}
+                },
+                code="duplicate_routing_value",
+            )
+        if SourceOrganization.objects.filter(source=source, organization=organization).exists():
+            raise ValidationError(
+                {"routing_value": _("This organisation is already on the source.")}
+            )
+        SourceOrganization.objects.create(
+            source=source, organization=organization, routing_value=value
+        )
     return source, plaintext
 
 
@@ -432,6 +503,15 @@ def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str])
     )
 
 
+def _route(*, source: WebhookSource, body: dict, normalized: _Normalized) -> Route:
+    """The organisation of the event (SPEC §4.4); a shared source's unroutable one has none."""
+    if normalized.failure or not source.shared:
+        return Route(source.organization, normalized.events)
+    return event_route(
+        source=source, kind=payload_kind(body), body=body, normalized=normalized.events
+    )
+
+
 def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResult:
     webhook_rejection_record(
         request=request,
@@ -451,17 +531,18 @@ def _store(
     *, source: WebhookSource, sig: _SignatureHeaders, body: dict, request: IntakeRequest
 ) -> IntakeResult:
     normalized = _normalize(source=source, body=body, headers=request.headers)
+    route = _route(source=source, body=body, normalized=normalized)
     try:
         event, created = inbound_event_record(
-            organization=source.organization,
+            organization=route.organization,
             source_identifier=source.identifier,
             webhook_id=sig.msg_id,
             payload_format=payload_kind(body),
             payload=body,
-            normalized=normalized.events,
+            normalized=route.normalized,
             occurred_at=normalized.occurred_at,
             headers=headers_redact(request.headers),
-            failure=normalized.failure,
+            failure=normalized.failure or route.failure,
             event_type=normalized.event_type,
         )
     except DatabaseError:

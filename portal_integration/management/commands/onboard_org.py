@@ -20,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--source-id", required=True, help="The webhook source identifier.")
         parser.add_argument("--secret", help="whsec_… secret to use; default: generate one.")
+        parser.add_argument(
+            "--routing-value",
+            help="Join the shared source --source-id (one Dynamics environment for many "
+            "organisations) with this Dataverse account id; its secret stays as it is.",
+        )
         parser.add_argument("--portal-base-url", help="Default: the platform template's.")
         parser.add_argument(
             "--allowed-host",
@@ -46,6 +51,7 @@ class Command(BaseCommand):
                 allowed_hosts=options["allowed_hosts"],
                 parent=parent,
                 tolerance_seconds=options["tolerance"],
+                routing_value=options["routing_value"],
             )
         except ValidationError as error:
             raise CommandError(_messages(error)) from error
@@ -56,7 +62,11 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"  Webhook source:   {result.source.identifier}")
         self.stdout.write(f"  Webhook endpoint: {reverse('webhook-dynamics')} (on this host)")
-        if result.secret_generated:
+        if options["routing_value"]:
+            self.stdout.write(f"  Routing value:    {options['routing_value'].strip().lower()}")
+        if result.secret is None:
+            self.stdout.write("  Webhook secret:   the shared source's, unchanged (not shown)")
+        elif result.secret_generated:
             self.stdout.write("  Webhook secret (shown once, store it now):")
             self.stdout.write(f"    {result.secret}")
         else:
