@@ -10,6 +10,7 @@ the old claim can no longer finish them, so every event is applied exactly once.
 import logging
 import time
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from organizations.models import Organization
 from sync import dispatch
-from sync.appliers import EventInvalid, TargetUnknown, event_apply
+from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
 from sync.events import NormalizedEvent, NormalizedEventInvalid
 from sync.models import InboundEvent, WorkerHeartbeat
 from sync.signals import inbound_events_finished
@@ -210,12 +211,18 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
 
 
 def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
+    """The stored events, parsed once per claim (ordering and applying both need them)."""
+    cached = getattr(event, "_parsed_events", None)
+    if cached is not None:
+        return cached
     if not isinstance(event.normalized, list) or not event.normalized:
         raise EventInvalid(_("the payload holds no events to apply"))
     try:
-        return [NormalizedEvent.from_json(item) for item in event.normalized]
+        parsed = [NormalizedEvent.from_json(item) for item in event.normalized]
     except NormalizedEventInvalid as exc:
         raise EventInvalid(str(exc)) from exc
+    event._parsed_events = parsed
+    return parsed
 
 
 def _order_key(event: InboundEvent) -> tuple:
@@ -338,31 +345,61 @@ def _batch_apply(events: list[InboundEvent], *, careful: bool) -> dict:
         )
         held = sorted((event for event in events if event.pk in held_ids), key=_order_key)
         apply = _apply_careful if careful else _apply_fast
+        # The fast pass locks the batch's members in one query; the careful pass looks
+        # each one up afresh, since a savepoint rolled back can leave instances stale.
+        prelocked = nullcontext() if careful else members_prelocked(keys=_member_keys(held))
         results = {}
-        for event in held:
-            if event.attempts > settings.SYNC_MAX_ATTEMPTS:
-                results[event.pk] = _exhausted_result(event)
-            else:
-                results[event.pk] = apply(event, now)
+        with prelocked:
+            for event in held:
+                if event.attempts > settings.SYNC_MAX_ATTEMPTS:
+                    results[event.pk] = _exhausted_result(event)
+                else:
+                    results[event.pk] = apply(event, now)
         _results_record(held, results)
     return results
 
 
+def _member_keys(events: list[InboundEvent]) -> set[tuple[int, str]]:
+    keys = set()
+    for event in events:
+        for item in event.normalized if isinstance(event.normalized, list) else ():
+            data = item.get("data") if isinstance(item, dict) else None
+            member_id = data.get("member_id") if isinstance(data, dict) else None
+            if isinstance(member_id, str) and member_id.strip():
+                keys.add((event.organization_id, member_id.strip()))
+    return keys
+
+
+_FINISH_FIELDS = ("status", "outcome", "finished_at", "next_attempt_at")
+
+
 def _results_record(events: list[InboundEvent], results: dict) -> None:
+    """One UPDATE per event, sent as one batch (psycopg pipelines `executemany`).
+
+    Cheaper than `bulk_update`, whose CASE per column grows with the batch squared.
+    """
+    if not events:
+        return
     now = timezone.now()
+    meta = InboundEvent._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _FINISH_FIELDS]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    rows = []
     for event in events:
         result = results[event.pk]
-        event.status = result.status
-        event.outcome = result.outcome
         if result.retry_in is None:
-            event.finished_at, event.next_attempt_at = now, None
+            finished_at, next_attempt_at = now, None
         else:
-            event.finished_at = None
-            event.next_attempt_at = now + timedelta(seconds=result.retry_in)
-    if events:
-        InboundEvent.objects.bulk_update(
-            events, ["status", "outcome", "finished_at", "next_attempt_at"]
+            finished_at, next_attempt_at = None, now + timedelta(seconds=result.retry_in)
+        values = (result.status, result.outcome, finished_at, next_attempt_at)
+        rows.append(
+            [f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)]
+            + [meta.pk.get_db_prep_value(event.pk, connection)]
         )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _batch_transient_failure(events: list[InboundEvent], *, error: Exception) -> dict:
@@ -441,6 +478,10 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
         claimed = _inbox_claim(limit=batch_size, now=timezone.now())
         if not claimed:
             break
+        if report.batches == 0 and len(claimed) == batch_size:
+            # A backlog: ask another worker process to join. Once per drain, so the
+            # messages stay as few as the drains.
+            dispatch.inbox_wake_later(seconds=0)
         _batch_process(claimed, report)
         if time.monotonic() >= deadline:
             dispatch.inbox_wake_later(seconds=0)
