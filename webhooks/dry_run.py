@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 
 from organizations.models import CourseEnrollment, Member
 from sync.appliers import EventInvalid, TargetUnknown, event_apply
-from sync.services import _normalized_parse
+from sync.events import NormalizedEvent, NormalizedEventInvalid
 from webhooks.models import WebhookSource
-from webhooks.normalize import payload_kind, source_identifier_of
+from webhooks.normalize import payload_inspect
 from webhooks.services import _json_object_parse, _normalize, _Rejected, _route
 
 MEMBER_FIELDS = (
@@ -147,12 +147,13 @@ def _changes(before: dict | None, after: dict | None) -> list[dict[str, Any]]:
 def _apply_all(organization, normalized: list[dict], result: DryRunResult) -> None:
     for item in normalized:
         try:
-            event_type, occurred_at, data = _normalized_parse(item)
-        except EventInvalid as exc:
+            parsed = NormalizedEvent.from_json(item)
+        except NormalizedEventInvalid as exc:
             result.events.append(
                 DryRunEvent(str(item.get("type")), None, "", None, "failed", str(exc))
             )
             continue
+        event_type, occurred_at, data = parsed.type, parsed.occurred_at, parsed.data
         kind, subject_id, load = _subject(organization, data)
         before = load()
         event = DryRunEvent(
@@ -197,8 +198,9 @@ def webhook_payload_dry_run(
     except _Rejected as rejection:
         result.error = f"{rejection.reason}: {rejection.detail}"
         return result
-    result.payload_kind = payload_kind(parsed)
-    claimed = source_identifier_of(parsed, result.payload_kind)
+    head = payload_inspect(parsed)
+    result.payload_kind = head.kind
+    claimed = head.source_identifier
     if claimed != source.identifier:
         result.notes.append(
             _(
@@ -210,7 +212,7 @@ def webhook_payload_dry_run(
     if not source.is_active:
         result.notes.append(_("This source is disabled: the intake would refuse the request."))
     try:
-        normalized = _normalize(source=source, body=parsed, headers=headers)
+        normalized = _normalize(source=source, body=parsed, head=head, headers=headers)
     except _Rejected as rejection:
         result.error = f"{rejection.reason}: {rejection.detail}"
         return result
@@ -218,7 +220,7 @@ def webhook_payload_dry_run(
     if normalized.failure:
         result.failure = normalized.failure
         return result
-    route = _route(source=source, body=parsed, normalized=normalized)
+    route = _route(source=source, body=parsed, head=head, normalized=normalized)
     result.normalized = route.normalized
     if route.organization is None:
         result.failure = route.failure

@@ -5,7 +5,7 @@ import pytest
 from dataverse.client import token_cache_clear
 from dataverse.fake_server import FakeDataverse
 from dataverse.services import dataverse_connection_set
-from tests.sync.conftest import enqueued  # noqa: F401 - shared fixture
+from tests.sync.conftest import wakeups  # noqa: F401 - shared fixture
 from tests.webhooks.factories import WebhookSourceFactory
 
 CLIENT_SECRET = "fake-secret-value-for-tests-9f3k"

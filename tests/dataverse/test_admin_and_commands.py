@@ -15,7 +15,7 @@ from tests.dataverse.conftest import CLIENT_SECRET, contact, inbox_apply
 from tests.support.isolation import assert_admin_hidden
 from tests.webhooks.factories import WebhookSourceFactory
 
-pytestmark = pytest.mark.usefixtures("enqueued")
+pytestmark = pytest.mark.usefixtures("wakeups")
 
 
 def test_connect_command_stores_the_secret_encrypted_and_never_prints_it(

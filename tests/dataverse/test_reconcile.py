@@ -16,7 +16,7 @@ from tests.dataverse.conftest import CLIENT_SECRET, contact, inbox_apply
 from tests.factories import MemberFactory
 from tests.sync.conftest import event_store
 
-pytestmark = pytest.mark.usefixtures("enqueued")
+pytestmark = pytest.mark.usefixtures("wakeups")
 
 KARI, OLA, PER = (
     "0b7c59aa-0000-4000-8000-00000000000a",

@@ -10,7 +10,7 @@ from tests.dataverse.conftest import CLIENT_SECRET, contact, inbox_apply
 from tests.factories import MemberFactory, OrganizationFactory
 from webhooks.services import webhook_source_join
 
-pytestmark = pytest.mark.usefixtures("enqueued")
+pytestmark = pytest.mark.usefixtures("wakeups")
 
 ACC_A, ACC_B, ACC_C = "acc-a", "acc-b", "acc-c"
 

@@ -13,12 +13,13 @@ from sync.models import InboundEvent
 from tests.dataverse.conftest import inbox_apply
 from tests.factories import CourseEnrollmentFactory, MemberFactory, OrganizationFactory
 from tests.sync import payloads as p
+from tests.sync.conftest import wakeups  # noqa: F401 - shared fixture
 from tests.webhooks.factories import TEST_SECRET, deliver
 from webhooks.dry_run import webhook_payload_dry_run
 from webhooks.models import SourceOrganization, WebhookSource
 from webhooks.services import webhook_source_join
 
-pytestmark = pytest.mark.usefixtures("enqueued")
+pytestmark = pytest.mark.usefixtures("wakeups")
 
 SOURCE = "hlf-dynamics"
 ACC_A, ACC_B, ACC_C = (
@@ -27,13 +28,6 @@ ACC_A, ACC_B, ACC_C = (
     "cccccccc-0000-4000-8000-00000000000c",
 )
 KARI = p.MEMBER_ID
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    from sync.tasks import inbound_event_process
-
-    monkeypatch.setattr(inbound_event_process, "delay", lambda event_id: None)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('organizations', '0002_portal_base_url_https'),
-        ('sync', '0005_event_origin_and_web_api_rows'),
+        ('sync', '0006_event_origin_and_web_api_rows'),
     ]
 
     operations = [
