@@ -238,6 +238,22 @@ class WebhookSourceWithReconciliationAdmin(WebhookSourceAdmin):
 
     fields = (*WebhookSourceAdmin.fields, "reconciliation")
     readonly_fields = (*WebhookSourceAdmin.readonly_fields, "reconciliation")
+    change_form_template = "admin/dataverse/source_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        key = unquote(object_id)
+        connection = (
+            DataverseConnection.objects.filter(source_id=key).first() if key.isdigit() else None
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "reconcile_url": reverse(
+                "admin:dataverse_dataverseconnection_reconcile", args=[connection.pk]
+            )
+            if connection is not None and user_is_global_admin(request.user)
+            else None,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=gettext_lazy("reconciliation"))
     def reconciliation(self, obj: WebhookSource) -> str:

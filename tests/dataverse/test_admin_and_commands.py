@@ -170,6 +170,7 @@ def test_connection_page_shows_the_last_pass_and_never_the_secret(
         reverse("admin:webhooks_webhooksource_change", args=[connection_a.source_id])
     ).content.decode()
     assert "1 healed" in source_page
+    assert 'id="source-reconcile-now"' in source_page
     assert CLIENT_SECRET not in source_page
 
 
