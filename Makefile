@@ -47,9 +47,9 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
+## make bench: every benchmark on PostgreSQL + Redis and the embedded default; rewrites docs/performance.md
 bench: install-dev
-	$(BIN)/python bench/intake.py
-	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
