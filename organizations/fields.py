@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db import models
 
-from webhooks.validation import EARLIEST_EVENT_TIME, LATEST_REPRESENTABLE_TIME
+from organizations.values import EARLIEST_EVENT_TIME, LATEST_REPRESENTABLE_TIME
 
 
 def datetime_displayable(value):

@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.permissions import user_holds_admin_rights
-from webhooks.validation import text_storable, text_storable_or_replaced
+from organizations.values import text_storable, text_storable_or_replaced
 
 ROLES = tuple(Member.Role.values)
 ENROLLMENT_STATUSES = tuple(CourseEnrollment.Status.values)

@@ -1,10 +1,11 @@
 """Hostile-input checks for webhook bodies and events (SPEC §4.3), run before the database.
 
-Pure functions, free of Django models: the intake calls `json_body_parse` on the raw bytes
-and `normalized_events_check` on what the normaliser made of them; the appliers and the
-rejection recorder reuse the string checks. Everything a retry can never fix is refused
-here with a plain reason, so it is a recorded 400 instead of a 5xx, a crash or an event
-stuck in processing:
+Pure functions, free of Django models (the string and range primitives live in
+`organizations.values`, the lowest layer, shared with the appliers and model fields).
+The intake calls `json_body_parse` on the raw bytes and `normalized_events_check` on what
+the normaliser made of them. Everything a retry can never fix is refused here with a
+plain reason, so it is a recorded 400 instead of a 5xx, a crash or an event stuck in
+processing:
 
 * nesting deeper than `MAX_NESTING_DEPTH`, counted on the bytes before `json.loads` runs
   (no recursion, no parser time spent on it);
@@ -28,13 +29,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from organizations.values import (  # noqa: F401 -- re-exported for the intake's callers
+    EARLIEST_EVENT_TIME,
+    LATEST_REPRESENTABLE_TIME,
+    text_storable,
+    text_storable_or_replaced,
+)
+
 MAX_NESTING_DEPTH = 64
 # An event time more than this far ahead of our clock is refused (SPEC §4.3).
 MAX_FUTURE = timedelta(hours=24)
-# A stored time must still be a datetime after conversion to any UTC offset (±24 h), so
-# no page or API answer can overflow when it shows it in the reader's zone.
-EARLIEST_EVENT_TIME = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
-LATEST_REPRESENTABLE_TIME = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 # The columns normalised events land in (sync.InboundEvent.event_type, Member and
 # CourseEnrollment portal ids); kept here so the checks stay free of Django models.
 MAX_EVENT_TYPE_LENGTH = 100
@@ -47,7 +51,6 @@ _FLOAT_MAX = sys.float_info.max
 _STRING_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _BRACKET_STEPS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class InputRefused(ValueError):
@@ -55,18 +58,6 @@ class InputRefused(ValueError):
 
 
 # --- strings ------------------------------------------------------------------------
-
-
-def text_storable(value: str) -> bool:
-    """Whether every database backend can store `value` (no lone surrogate, no NUL)."""
-    if value.isascii():
-        return "\x00" not in value
-    return _UNSTORABLE.search(value) is None
-
-
-def text_storable_or_replaced(value: str) -> str:
-    """`value` with each unstorable character replaced by U+FFFD (for diagnostics only)."""
-    return value if text_storable(value) else _UNSTORABLE.sub("\ufffd", value)
 
 
 def _problem_with_text(value: str) -> str:
