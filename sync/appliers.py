@@ -8,14 +8,17 @@ filtered by the event's organisation, so colliding portal ids never cross organi
 """
 
 import reprlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DataError, models, transaction
+from django.db import DataError, models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -172,7 +175,41 @@ def _member_subject(member_id: str) -> str:
     return _("Member %(id)s") % {"id": member_id}
 
 
+# The members of the batch the drain is applying, locked up front in one query, keyed by
+# (organisation id, portal member id); None marks one known to be absent. Set only for
+# the drain's fast pass, which is undone as a whole on any error, so an instance changed
+# in memory can never outlive a rolled-back write.
+_prelocked: ContextVar[dict[tuple[int, str], Member | None] | None] = ContextVar(
+    "prelocked_members", default=None
+)
+
+
+@contextmanager
+def members_prelocked(*, keys: Iterable[tuple[int, str]]) -> Iterator[None]:
+    """Lock the named members for the caller's transaction and serve lookups from them."""
+    wanted = set(keys)
+    by_organization: dict[int, set[str]] = {}
+    for organization_id, member_id in wanted:
+        by_organization.setdefault(organization_id, set()).add(member_id)
+    found: dict[tuple[int, str], Member | None] = dict.fromkeys(wanted)
+    if by_organization:
+        condition = Q()
+        for organization_id, member_ids in by_organization.items():
+            condition |= Q(organization_id=organization_id, portal_member_id__in=member_ids)
+        # In primary-key order, so two drains lock shared members in the same order.
+        for member in Member.objects.select_for_update().filter(condition).order_by("pk"):
+            found[(member.organization_id, member.portal_member_id)] = member
+    token = _prelocked.set(found)
+    try:
+        yield
+    finally:
+        _prelocked.reset(token)
+
+
 def _member_locked(*, organization: Organization, member_id: str) -> Member | None:
+    prelocked = _prelocked.get()
+    if prelocked is not None and (organization.pk, member_id) in prelocked:
+        return prelocked[(organization.pk, member_id)]
     # The row lock serialises two workers applying events for the same member, so the
     # staleness check below compares against committed state.
     # A unique lookup: `.get()` adds no ORDER BY, unlike `.first()`.
@@ -182,6 +219,12 @@ def _member_locked(*, organization: Organization, member_id: str) -> Member | No
         )
     except Member.DoesNotExist:
         return None
+
+
+def _member_remember(member: Member) -> None:
+    prelocked = _prelocked.get()
+    if prelocked is not None:
+        prelocked[(member.organization_id, member.portal_member_id)] = member
 
 
 def _member_required(*, organization: Organization, member_id: str) -> Member:
@@ -218,14 +261,15 @@ def _stale(
 
 
 def _save(row: models.Model, **kwargs) -> None:
-    """Save in a savepoint; a value the database still refuses fails the event at once.
+    """Save; a value the database still refuses fails the event at once.
 
     The checks above should leave nothing for the database to refuse; this is the net
     under them, so a refused value is a readable `failed`, never a retry loop or a crash.
+    No savepoint of its own (the drain's hot path): the caller's transaction or savepoint
+    is undone by the EventInvalid, as for any other.
     """
     try:
-        with transaction.atomic():
-            row.save(**kwargs)
+        row.save(**kwargs)
     except (DataError, ValueError) as exc:  # psycopg refuses NUL and surrogates as ValueError
         raise EventInvalid(
             _("%(model)s could not be stored: the database refused a value (%(error)s)")
@@ -268,6 +312,7 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         values.setdefault("role", Member.Role.MEMBER)
         _assign(member, values, occurred_at)
         _save(member)
+        _member_remember(member)
         return Applied(
             _("%(subject)s: created (%(name)s, role %(role)s)")
             % {"subject": subject, "name": str(member), "role": member.role}

@@ -12,7 +12,6 @@ from tests.webhooks.factories import dataverse_fixture
 from webhooks.normalize import (
     DataverseMapping,
     MalformedPayload,
-    NormalizedEvent,
     dataverse_normalize,
     envelope_parse,
 )
@@ -80,5 +79,3 @@ def test_envelope_times_at_the_range_edges_are_malformed(occurred_at):
     body = {"type": "x", "source": "s", "occurred_at": occurred_at, "data": {}}
     with pytest.raises(MalformedPayload, match="representable"):
         envelope_parse(body)
-    with pytest.raises(MalformedPayload):
-        NormalizedEvent.from_json(body)
