@@ -75,6 +75,9 @@ class RecordPreconditionFailed(Exception):
     """The caller's condition did not hold at the insert (or the id was known): nothing stored."""
 
 
+_insert_if_sql: dict[tuple[str, str], str] = {}
+
+
 def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
     """INSERT … SELECT … WHERE <condition> ON CONFLICT DO NOTHING: one statement.
 
@@ -82,21 +85,24 @@ def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
     same round trip that stores the event. Returns whether a row was inserted.
     """
     meta = InboundEvent._meta
-    quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields]
-    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
-    if connection.vendor == "postgresql":
-        # Untyped parameters in a SELECT list would be text; say each column's type.
-        placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
-    else:
-        placeholders = ["%s"] * len(fields)
+    fields = meta.concrete_fields
     condition_sql, condition_params = condition
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
-        "ON CONFLICT DO NOTHING"
-    )
+    key = (connection.vendor, condition_sql)
+    sql = _insert_if_sql.get(key)
+    if sql is None:  # built once per process: column types do not change
+        quote = connection.ops.quote_name
+        if connection.vendor == "postgresql":
+            # Untyped parameters in a SELECT list would be text; say each column's type.
+            placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
+        else:
+            placeholders = ["%s"] * len(fields)
+        sql = _insert_if_sql[key] = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
+            "ON CONFLICT DO NOTHING"
+        )
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     with transaction.atomic() if connection.vendor == "sqlite" else nullcontext():
         with connection.cursor() as cursor:
             cursor.execute(sql, [*values, *condition_params])

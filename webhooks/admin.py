@@ -30,6 +30,7 @@ from webhooks.models import (
     WebhookDryRun,
     WebhookHealth,
     WebhookRejection,
+    WebhookRejectionRollup,
     WebhookSecret,
     WebhookSource,
 )
@@ -427,6 +428,16 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
                 ),
             ),
         )
+
+
+@admin.register(WebhookRejectionRollup)
+class WebhookRejectionRollupAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
+    """Rejections past the flood rate, counted per address, reason and minute."""
+
+    list_display = ("minute", "client_address", "reason", "count", "last_seen_at")
+    list_filter = ("reason",)
+    date_hierarchy = "minute"
+    search_fields = ("client_address",)
 
 
 class DryRunForm(forms.Form):

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('organizations', '0002_portal_base_url_https'),
-        ('webhooks', '0002_try_a_payload_entry'),
+        ('webhooks', '0003_try_a_payload_entry'),
     ]
 
     operations = [
