@@ -32,7 +32,7 @@ class FeatureFieldsForm(forms.Form):
                 required=False,
                 max_length=500,
                 initial=feature.url_template,
-                widget=forms.TextInput(attrs={"size": 70, "placeholder": "https://…"}),
+                widget=forms.TextInput(attrs={"placeholder": "https://…"}),
             )
 
     @staticmethod
