@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from organizations.admin_csv import CsvExportMixin
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
@@ -13,6 +14,8 @@ from organizations.models import CourseEnrollment, Member, Organization, Organiz
 admin.site.site_header = _("Min Side integration")
 admin.site.site_title = _("Min Side integration")
 admin.site.index_title = _("Administration")
+# There is no public site behind the admin: no "View site" link to a 404.
+admin.site.site_url = None
 
 # Filled in from Min Side by the sync; editing them here would be overwritten.
 PORTAL_OWNED_MEMBER_FIELDS = (
@@ -55,13 +58,26 @@ class CourseEnrollmentInline(OrganizationScopedInline):
 
 
 @admin.register(Member)
-class MemberAdmin(OrganizationScopedAdmin):
+class MemberAdmin(CsvExportMixin, OrganizationScopedAdmin):
     organization_lookup = "organization"
     org_admin_permissions = frozenset({"view", "change"})
     list_display = ("__str__", "organization", "role", "is_active", "email", "source_updated_at")
     list_filter = ("organization", "role", "is_active")
     search_fields = ("first_name", "last_name", "email", "portal_member_id")
+    search_help_text = _("Search by name, e-mail or Min Side member id.")
     list_select_related = ("organization",)
+    csv_filename = "members"
+    csv_columns = (
+        (_("Min Side member id"), lambda member: member.portal_member_id),
+        (_("first name"), lambda member: member.first_name),
+        (_("last name"), lambda member: member.last_name),
+        (_("e-mail"), lambda member: member.email),
+        (_("phone"), lambda member: member.phone),
+        (_("role"), lambda member: member.get_role_display()),
+        (_("organisation"), lambda member: member.organization),
+        (_("active"), lambda member: _("yes") if member.is_active else _("no")),
+        (_("joined"), lambda member: member.joined_on.isoformat() if member.joined_on else ""),
+    )
     autocomplete_fields = ()
     inlines = (CourseEnrollmentInline,)
 

@@ -47,7 +47,10 @@ from portal_integration.services import (
     portal_configuration_update,
 )
 from sync.selectors import sync_status_for_organization
+from webhooks.crypto import secret_decrypt, secret_encrypt
 from webhooks.selectors import webhook_source_for_organization
+
+_ONBOARDING_SECRET_KEY = "portal_integration.onboarding_secret"  # noqa: S105 -- a session key name
 
 
 def _reverse_or_empty(name: str, *args) -> str:
@@ -365,9 +368,31 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
                     _("%(organization)s is onboarded.") % {"organization": result.organization},
                     messages.SUCCESS,
                 )
-                # The secret is in this one response only (admin views are never cached)
-                # and never stored; the checklist's own URL shows all but the secret.
-                return self._checklist_response(request, result.organization, secret=result.secret)
+                # Post-redirect-get: a reload shows the checklist instead of resubmitting.
+                # The secret travels to that one page encrypted in the session and is
+                # removed as it is shown, so it is displayed once and never kept.
+                request.session[_ONBOARDING_SECRET_KEY] = {
+                    "organization": result.organization.pk,
+                    "secret": secret_encrypt(result.secret),
+                }
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:portal_integration_onboard_checklist",
+                        args=[result.organization.pk],
+                    )
+                )
+        if form.errors:
+            count = _error_count(form)
+            self.message_user(
+                request,
+                ngettext(
+                    "Nothing was saved: correct the error below.",
+                    "Nothing was saved: correct the %(count)d errors below.",
+                    count,
+                )
+                % {"count": count},
+                messages.ERROR,
+            )
         context = {
             **self._page_context(request, _("Onboard an organisation")),
             "form": form,
@@ -380,7 +405,14 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         if not user_is_global_admin(request.user):
             raise PermissionDenied
         organization = get_object_or_404(Organization, pk=organization_id)
-        return self._checklist_response(request, organization)
+        secret = ""
+        parked = request.session.get(_ONBOARDING_SECRET_KEY)
+        if parked and parked.get("organization") == organization.pk:
+            del request.session[_ONBOARDING_SECRET_KEY]
+            secret = secret_decrypt(parked["secret"])
+        response = self._checklist_response(request, organization, secret=secret)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def _checklist_response(self, request, organization: Organization, *, secret: str = ""):
         configuration = PortalConfiguration.objects.filter(organization=organization).first()
