@@ -1,6 +1,7 @@
 """Admin screens for organisations, members and enrollments, scoped per organisation."""
 
 from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from organizations.admin_csv import CsvExportMixin
@@ -43,6 +44,23 @@ class OrganizationAdmin(OrganizationScopedAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     list_select_related = ("parent",)
+
+    def _onboarding_context(self, request, extra_context) -> dict:
+        # A URL name, not an import: organizations depends on no other app.
+        try:
+            url = reverse("admin:portal_integration_onboard")
+        except NoReverseMatch:
+            url = ""
+        return {
+            **(extra_context or {}),
+            "onboarding_url": url if self.has_add_permission(request) else "",
+        }
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, self._onboarding_context(request, extra_context))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, self._onboarding_context(request, extra_context))
 
 
 class CourseEnrollmentInline(OrganizationScopedInline):

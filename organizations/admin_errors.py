@@ -17,6 +17,10 @@ from organizations.models import Organization
 from organizations.permissions import administered_organization_ids, user_is_global_admin
 
 
+class GlobalAdminsOnly(PermissionDenied):
+    """Raised by a custom admin view that only global administrators may use."""
+
+
 class AdminErrorPagesMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -32,7 +36,11 @@ class AdminErrorPagesMiddleware:
         user = getattr(request, "user", None)
         if user is None or not (user.is_active and user.is_staff):
             return None  # the login page handles everybody else
-        return admin_error_response(request, status=_status_for(request, exception))
+        return admin_error_response(
+            request,
+            status=_status_for(request, exception),
+            global_only=isinstance(exception, GlobalAdminsOnly),
+        )
 
 
 def _status_for(request, exception) -> int:
@@ -68,7 +76,7 @@ def _model_admin_for(request):
     return None
 
 
-def admin_error_response(request, *, status: int) -> TemplateResponse:
+def admin_error_response(request, *, status: int, global_only: bool = False) -> TemplateResponse:
     """The styled page itself (also rendered directly by views that refuse an object)."""
     user = request.user
     global_admin = user_is_global_admin(user)
@@ -81,7 +89,7 @@ def admin_error_response(request, *, status: int) -> TemplateResponse:
     )
     if status == 403:
         title = _("You do not have access to this page")
-        if _model_admin_for(request) is not None and not global_admin:
+        if (global_only or _model_admin_for(request) is not None) and not global_admin:
             reason = _(
                 "This page is for HLF's global administrators only. You administer the "
                 "organisations listed below; ask a global administrator if you need "

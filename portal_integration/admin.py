@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from organizations.admin_errors import GlobalAdminsOnly
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
@@ -352,7 +353,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
     # --- onboarding -------------------------------------------------------------------
     def onboard_view(self, request):
         if not user_is_global_admin(request.user):
-            raise PermissionDenied
+            raise GlobalAdminsOnly
         template = platform_template_ensure()
         form = OnboardingForm(
             request.POST or None, features=template_feature_states(), template=template
@@ -403,7 +404,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
 
     def checklist_view(self, request, organization_id: int):
         if not user_is_global_admin(request.user):
-            raise PermissionDenied
+            raise GlobalAdminsOnly
         organization = get_object_or_404(Organization, pk=organization_id)
         secret = ""
         parked = request.session.get(_ONBOARDING_SECRET_KEY)

@@ -37,7 +37,7 @@ def deep_link_parse(url_template: str) -> list[str | Placeholder]:
     while index < len(url_template):
         character = url_template[index]
         if character == "}":
-            raise _brace_error(_("Character %(position)d is a “}” without a “{” before it."), index)
+            raise _brace_error(_("The “}” at character %(position)d has no “{” before it."), index)
         if character == "{":
             end = index + 1
             while end < len(url_template) and url_template[end] not in "{}":
