@@ -39,15 +39,16 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
     organization_lookup = "organization"
     # Organisation admins read their own events and may reprocess the failed ones.
     org_admin_permissions = frozenset({"view", "reprocess"})
+    # Compact at 1280 px: the outcome is visible, long values are cut with the full
+    # text on hover (and on the event's page).
     list_display = (
         "received_at",
         "event_type",
         "status",
         "organization",
-        "subject_ids",
-        "attempts",
         "outcome_preview",
         "lag_display",
+        "subject_preview",
     )
     list_filter = ("status", "event_type", "organization", "received_at")
     date_hierarchy = "received_at"
@@ -141,9 +142,24 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
     # --- columns --------------------------------------------------------------------------------
     @admin.display(description=_("outcome"))
     def outcome_preview(self, obj: InboundEvent) -> str:
-        if len(obj.outcome) <= OUTCOME_PREVIEW_LENGTH:
-            return obj.outcome
-        return obj.outcome[:OUTCOME_PREVIEW_LENGTH] + "…"
+        if not obj.outcome:
+            return "—"
+        short = obj.outcome
+        if len(short) > OUTCOME_PREVIEW_LENGTH:
+            short = short[:OUTCOME_PREVIEW_LENGTH] + "…"
+        return format_html(
+            '<span class="cell-truncate cell-wide" title="{}">{}</span>', obj.outcome, short
+        )
+
+    @admin.display(description=_("Min Side ids"))
+    def subject_preview(self, obj: InboundEvent) -> str:
+        if not obj.subject_ids:
+            return "—"
+        return format_html(
+            '<span class="cell-truncate cell-id" title="{}">{}</span>',
+            obj.subject_ids,
+            obj.subject_ids,
+        )
 
     @admin.display(description=_("lag"))
     def lag_display(self, obj: InboundEvent) -> str:
