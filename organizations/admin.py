@@ -121,3 +121,17 @@ class OrganizationAdministratorAdmin(GlobalAdminOnlyAdmin):
     list_filter = ("organization",)
     search_fields = ("user__username", "organization__name")
     list_select_related = ("user", "organization")
+
+
+# --- third-party screens: labels their apps leave untranslated ---------------------------
+# django-celery-beat names some list columns with plain English strings ("Task Name", and
+# "scheduler" / "human readable" from properties), which no catalogue can translate.
+def _celery_beat_labels() -> None:
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    PeriodicTask._meta.get_field("task").verbose_name = _("task name")
+    PeriodicTask.scheduler.fget.short_description = _("schedule")
+    CrontabSchedule.human_readable.fget.short_description = _("schedule in words")
+
+
+_celery_beat_labels()
