@@ -124,9 +124,14 @@ def free_port() -> int:
 
 
 def manage(env, *args, stdin: str | None = None) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, input=stdin,
-        text=True, stdout=subprocess.DEVNULL,
+    subprocess.run(  # noqa: S603 -- our own manage.py
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        input=stdin,
+        text=True,
+        stdout=subprocess.DEVNULL,
     )
 
 
@@ -159,7 +164,9 @@ def resolve(page, base: str, target: str) -> str:
         page.goto(f"{base}/admin/portal_integration/portalconfiguration/?q=oslo")
         page.click("#result_list tbody tr a")
         if target == "config-oslo-errors":
-            page.fill("input[name=link__contact_list]", "https://minside.hlf.no/kontakt?m={member_id")
+            page.fill(
+                "input[name=link__contact_list]", "https://minside.hlf.no/kontakt?m={member_id"
+            )
             page.check("input[name=owner__contact_list][value=portal]")
             page.fill("input[name=link__expense_claims]", "http://minside.hlf.no/utlegg")
             page.click("#pi-publish")
@@ -222,7 +229,10 @@ def main() -> int:
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 -- our own manage.py
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     scrolling = []
