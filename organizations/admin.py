@@ -17,6 +17,8 @@ admin.site.site_title = _("Min Side integration")
 admin.site.index_title = _("Administration")
 # There is no public site behind the admin: no "View site" link to a 404.
 admin.site.site_url = None
+# One sign for "nothing" in every list and detail page (Django's default is "-").
+admin.site.empty_value_display = "—"
 
 # Filled in from Min Side by the sync; editing them here would be overwritten.
 PORTAL_OWNED_MEMBER_FIELDS = (
