@@ -385,3 +385,45 @@ def test_third_party_strings_read_right_in_bokmal(norwegian, client, global_admi
     assert "Skriv for å filtrere" in listing
     assert "Legg til medlem" in listing
     assert "Legg til ny medlem" not in listing
+
+
+def test_the_admin_javascript_strings_have_bokmal():
+    """Date pickers and select widgets: Django's djangojs lacks some Bokmål; ours fills it."""
+    from django.utils.translation.trans_real import DjangoTranslation
+
+    admin_locale = Path(django.__file__).resolve().parent / "contrib" / "admin" / "locale"
+    catalogue = DjangoTranslation("nb", domain="djangojs", localedirs=[str(admin_locale)])
+    missing = []
+    for entry in _po_entries(admin_locale / "en" / "LC_MESSAGES" / "djangojs.po"):
+        msgid, context = entry["msgid"], entry.get("msgctxt")
+        if not msgid:
+            continue
+        # Listed at all: "Filter" and "April" are the same words in Bokmål.
+        key = f"{context}\x04{msgid}" if context else msgid
+        if "msgid_plural" in entry:
+            key = (key, 0)
+        if key not in catalogue._catalog:
+            missing.append(msgid)
+    assert missing == []
+
+
+def test_the_admin_javascript_catalogue_serves_them(norwegian, client, global_admin):
+    body = _login(client, global_admin).get(reverse("admin:jsi18n")).content.decode()
+    assert "Velg alle %s" in body
+    assert "s\\u00f8ndag" in body or "søndag" in body
+
+
+def test_compiled_djangojs_mo_matches_its_po():
+    po_path, mo_path = CATALOG_DIR / "djangojs.po", CATALOG_DIR / "djangojs.mo"
+    with mo_path.open("rb") as mo_file:
+        compiled = gettext.GNUTranslations(mo_file)
+    entries = [e for e in _po_entries(po_path) if e["msgid"]]
+    assert entries
+    for entry in entries:
+        context = entry.get("msgctxt")
+        if "msgid_plural" in entry:
+            assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 2) == entry["msgstr[1]"]
+        elif context:
+            assert compiled.pgettext(context, entry["msgid"]) == entry["msgstr"]
+        else:
+            assert compiled.gettext(entry["msgid"]) == entry["msgstr"]
