@@ -1,5 +1,6 @@
 """Admin screens for organisations, members and enrollments, scoped per organisation."""
 
+from django import forms
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -10,7 +11,13 @@ from organizations.admin_scoping import (
     OrganizationScopedAdmin,
     OrganizationScopedInline,
 )
-from organizations.models import CourseEnrollment, Member, Organization, OrganizationAdministrator
+from organizations.models import (
+    CourseEnrollment,
+    Member,
+    Organization,
+    OrganizationAdministrator,
+    allowed_hosts_parse,
+)
 
 admin.site.site_header = _("Min Side integration")
 admin.site.site_title = _("Min Side integration")
@@ -37,8 +44,40 @@ PORTAL_OWNED_MEMBER_FIELDS = (
 )
 
 
+# Checks other apps add (organizations imports none of them): each is called as
+# check(organization=, portal_base_url=, allowed_hosts=) and returns problems to show.
+ORGANIZATION_LINK_CHECKS: list = []
+
+
+class OrganizationForm(forms.ModelForm):
+    """Refuses a base URL / host change that would leave members without a working link."""
+
+    class Meta:
+        model = Organization
+        fields = ("slug", "name", "parent", "is_active", "portal_base_url", "allowed_portal_hosts")
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None or self.errors:
+            return data
+        base_url = data.get("portal_base_url") or ""
+        hosts = allowed_hosts_parse(data.get("allowed_portal_hosts") or "")
+        field = (
+            "portal_base_url"
+            if base_url != self.instance.portal_base_url
+            else "allowed_portal_hosts"
+        )
+        for check in ORGANIZATION_LINK_CHECKS:
+            for problem in check(
+                organization=self.instance, portal_base_url=base_url, allowed_hosts=hosts
+            ):
+                self.add_error(field, problem)
+        return data
+
+
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationScopedAdmin):
+    form = OrganizationForm
     organization_lookup = ""
     org_admin_permissions = frozenset({"view"})
     list_display = ("name", "slug", "parent", "is_active", "portal_base_url")

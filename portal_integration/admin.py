@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from organizations.admin import ORGANIZATION_LINK_CHECKS
 from organizations.admin_errors import GlobalAdminsOnly
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
@@ -39,6 +40,7 @@ from portal_integration.selectors import (
 from portal_integration.serializers import PortalConfigSerializer
 from portal_integration.services import (
     draft_settings,
+    organization_links_check,
     organization_onboard,
     platform_template_ensure,
     portal_configuration_draft_discard,
@@ -50,6 +52,9 @@ from portal_integration.services import (
 from sync.selectors import sync_status_for_organization
 from webhooks.crypto import secret_decrypt, secret_encrypt
 from webhooks.selectors import webhook_source_for_organization
+
+# The organisation form refuses a base URL or host change that strands a hand-off.
+ORGANIZATION_LINK_CHECKS.append(organization_links_check)
 
 _ONBOARDING_SECRET_KEY = "portal_integration.onboarding_secret"  # noqa: S105 -- a session key name
 

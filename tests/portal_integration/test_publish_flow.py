@@ -305,3 +305,30 @@ def test_another_organisations_history_cannot_be_restored(
         DeepLink.objects.get(organization=org_b, feature__key="course_enrollment").url_template
         == OTHER_LINK
     )
+
+
+def test_the_organisation_form_refuses_to_strand_a_hand_off(as_global_admin, org_a):
+    hand_to_portal(org_a, "expense_claims", "")  # relies on the base URL
+    url = reverse("admin:organizations_organization_change", args=[org_a.pk])
+    data = {
+        "slug": org_a.slug,
+        "name": org_a.name,
+        "parent": "",
+        "is_active": "on",
+        "portal_base_url": "",
+        "allowed_portal_hosts": org_a.allowed_portal_hosts,
+    }
+    response = as_global_admin.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "Expense claims is handed to Min Side" in errors["portal_base_url"][0]
+    org_a.refresh_from_db()
+    assert org_a.portal_base_url
+    # Dropping the host a deep link uses is refused too.
+    hand_to_portal(org_a, "course_enrollment", LINK)
+    data.update(portal_base_url=org_a.portal_base_url, allowed_portal_hosts="annen.hlf.no")
+    errors = as_global_admin.post(url, data).context["adminform"].form.errors
+    assert "Course enrollment is handed to Min Side" in errors["allowed_portal_hosts"][0]
+    # A harmless change saves.
+    data.update(allowed_portal_hosts="minside.hlf.no\nannen.hlf.no")
+    assert as_global_admin.post(url, data).status_code == 302

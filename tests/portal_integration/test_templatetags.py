@@ -37,11 +37,11 @@ def test_both_template_libraries_offer_the_same_filter():
 
 
 def test_dates_and_numbers_follow_one_format_per_language():
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from django.utils.formats import date_format, number_format
 
-    moment = datetime(2026, 12, 1, 20, 48)
+    moment = datetime(2026, 12, 1, 20, 48, tzinfo=UTC)
     with translation.override("nb"):
         assert date_format(moment, "SHORT_DATETIME_FORMAT") == "01.12.2026 20:48"
         assert date_format(moment, "DATETIME_FORMAT") == "01.12.2026 20:48"
