@@ -138,13 +138,19 @@ def deep_link_fill(*, url_template: str, values: dict[str, str]) -> str:
 
     A template the parser refuses (saved before braces were checked) resolves to ""
     rather than reaching members with literal braces; the caller falls back to the
-    organisation's base URL.
+    organisation's base URL. A character UTF-8 cannot encode (a lone surrogate) becomes
+    `?`, encoded: the link still opens, and nothing unencoded ever reaches the URL.
     """
     try:
         parts = deep_link_parse(url_template)
     except ValidationError:
         return ""
-    return _join(parts, lambda placeholder: quote(str(values.get(placeholder.name, "")), safe=""))
+    return _join(
+        parts,
+        lambda placeholder: quote(
+            str(values.get(placeholder.name, "")), safe="", errors="replace"
+        ),
+    )
 
 
 def portal_link_problem(
