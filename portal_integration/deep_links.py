@@ -147,9 +147,7 @@ def deep_link_fill(*, url_template: str, values: dict[str, str]) -> str:
         return ""
     return _join(
         parts,
-        lambda placeholder: quote(
-            str(values.get(placeholder.name, "")), safe="", errors="replace"
-        ),
+        lambda placeholder: quote(str(values.get(placeholder.name, "")), safe="", errors="replace"),
     )
 
 
