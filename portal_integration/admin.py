@@ -377,10 +377,11 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
                 # Post-redirect-get: a reload shows the checklist instead of resubmitting.
                 # The secret travels to that one page encrypted in the session and is
                 # removed as it is shown, so it is displayed once and never kept.
-                request.session[_ONBOARDING_SECRET_KEY] = {
-                    "organization": result.organization.pk,
-                    "secret": secret_encrypt(result.secret),
-                }
+                if result.secret is not None:  # None: joined a shared source, secret untouched
+                    request.session[_ONBOARDING_SECRET_KEY] = {
+                        "organization": result.organization.pk,
+                        "secret": secret_encrypt(result.secret),
+                    }
                 return HttpResponseRedirect(
                     reverse(
                         "admin:portal_integration_onboard_checklist",

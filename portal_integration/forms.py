@@ -217,7 +217,9 @@ class OnboardingForm(FeatureFieldsForm):
         from webhooks.models import WebhookSource
 
         identifier = self.cleaned_data["source_identifier"].strip()
-        if WebhookSource.objects.filter(identifier=identifier).exists():
+        # With a routing value an existing (shared) source is joined; the service checks it.
+        joining = bool(str(self.data.get(self.add_prefix("routing_value"), "")).strip())
+        if not joining and WebhookSource.objects.filter(identifier=identifier).exists():
             raise ValidationError(
                 _(
                     "A webhook source with the identifier “%(identifier)s” already exists. "
