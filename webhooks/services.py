@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from organizations.models import Organization
 from sync.services import inbound_event_record
@@ -97,6 +98,7 @@ def _secret_validate(secret: str) -> None:
         )
 
 
+@sensitive_variables()
 def _secret_store(*, source: WebhookSource, plaintext: str) -> WebhookSecret:
     masked = signing.secret_mask(plaintext)
     return WebhookSecret.objects.create(
@@ -116,6 +118,7 @@ def _duplicate_identifier_error(identifier: str) -> ValidationError:
     )
 
 
+@sensitive_variables()
 def webhook_source_create(
     *,
     organization: Organization,
@@ -150,6 +153,7 @@ def webhook_source_create(
     return source, plaintext
 
 
+@sensitive_variables()
 def webhook_secret_generate(*, source: WebhookSource) -> str:
     """Give a source without an active secret its first one; return it (shown once)."""
     with transaction.atomic():
@@ -164,6 +168,7 @@ def webhook_secret_generate(*, source: WebhookSource) -> str:
     return plaintext
 
 
+@sensitive_variables()
 def webhook_secret_rotate(*, source: WebhookSource, overlap: timedelta | None = None) -> str:
     """Add a new secret; earlier ones keep verifying for `overlap`, then stop. Return it once."""
     if overlap is None:
@@ -372,6 +377,7 @@ def _source_resolve(body: dict) -> tuple[WebhookSource, list[str]]:
     return source, secrets
 
 
+@sensitive_variables()
 def _authenticate(
     *, source: WebhookSource, secrets: list[str], sig: _SignatureHeaders, body: bytes
 ) -> None:
@@ -534,6 +540,7 @@ def _self_test_outcome(response: requests.Response) -> tuple[bool, str]:
     return False, _("unexpected answer")
 
 
+@sensitive_variables()
 def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfTestResult:
     """POST a real signed `webhook.test` envelope to the endpoint and report what happened."""
     secrets = webhook_source_active_secrets(source=source)
