@@ -314,11 +314,25 @@ SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_HEARTBEAT_INTERVAL_SECONDS = env.int("SYNC_HEARTBEAT_INTERVAL_SECONDS", default=30)
 
 # --- Logging -------------------------------------------------------------------------
+# `json` (production default): one JSON object per line (config/logging.py); `plain`
+# (development default): readable lines, in which structured events are JSON too.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    # Exception messages can quote payload values: the type and traceback are logged.
+    "filters": {"no_exception_messages": {"()": "config.logging.NoExceptionMessagesFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["no_exception_messages"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import json
@@ -231,6 +232,7 @@ class IntakeResult:
     status_code: int
     body: dict[str, Any]
     reason: str | None = None  # the rejection code, if refused
+    source: str | None = None  # the source identifier, once known (for the outcome log)
 
 
 class _Rejected(Exception):
@@ -438,6 +440,13 @@ def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str])
     )
 
 
+def _loggable_identifier(identifier) -> str | None:
+    """A claimed source identifier as it may be logged: text, bounded, printable."""
+    if not isinstance(identifier, str):
+        return None
+    return identifier[:_MAX_IDENTIFIER].encode("ascii", "backslashreplace").decode("ascii")
+
+
 def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResult:
     webhook_rejection_record(
         request=request,
@@ -450,6 +459,7 @@ def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResu
         status_code=REJECTION_STATUS[rejection.reason],
         body={"error": str(rejection.reason), "detail": str(rejection.detail)},
         reason=str(rejection.reason),
+        source=_loggable_identifier(rejection.identifier),
     )
 
 
@@ -510,7 +520,8 @@ def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
         source, secrets = _source_resolve(body)
         # Authenticate before anything else, a duplicate answer included.
         _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)
-        return _store(source=source, sig=sig, body=body, request=request)
+        result = _store(source=source, sig=sig, body=body, request=request)
+        return dataclasses.replace(result, source=source.identifier)
     except _Rejected as rejection:
         return _rejected_result(request, rejection)
 
