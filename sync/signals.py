@@ -1,13 +1,18 @@
-"""Celery signal handlers: a worker reports for duty as soon as it is ready."""
+"""Signals of the sync: Celery's worker_ready, and the Django signal other apps subscribe to."""
 
 import socket
 
+import django.dispatch
 from celery.signals import worker_ready
 
-from sync.services import worker_heartbeat_record
+# Sent after each drained batch commits. `results`: a list of (status, lag_seconds) for
+# every event that finished (succeeded, failed or skipped); lag is received → finished.
+inbound_events_finished = django.dispatch.Signal()
 
 
 @worker_ready.connect(dispatch_uid="sync_worker_ready_heartbeat")
 def worker_ready_heartbeat(**kwargs) -> None:
+    from sync.services import worker_heartbeat_record
+
     # Without this the health page shows an outage until beat's first heartbeat (30 s).
     worker_heartbeat_record(hostname=socket.gethostname())
