@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 DATA_DIR ?= $(CURDIR)/var
 export PORT HOST DATA_DIR
 
-.PHONY: run test lint install install-dev migrate seed bench clean
+.PHONY: run test lint typecheck install install-dev migrate seed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+## make typecheck: mypy with django-stubs on the project's packages (not yet part of
+## `make test`: the baseline is not clean, see pyproject.toml [tool.mypy])
+typecheck: install-dev
+	$(BIN)/mypy
 
 bench: install-dev
 	$(BIN)/python bench/intake.py
