@@ -19,7 +19,14 @@ REQUIRED = [
     "FIELD_ENCRYPTION_KEYS",
 ]
 # Variables of this test run that must not leak into the profile under test.
-_INHERITED = [*REQUIRED, "DJANGO_ENV", "DATA_DIR", "DEBUG", "CACHE_URL"]
+_INHERITED = [
+    *REQUIRED,
+    "DJANGO_ENV",
+    "DATA_DIR",
+    "DEBUG",
+    "CACHE_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+]
 
 
 def production_env(tmp_path, **changes) -> dict[str, str]:
