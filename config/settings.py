@@ -258,6 +258,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded default. Folders are created by `config.celery` when the app loads,
     # not here: importing settings writes nothing.
     BROKER_DIR = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),

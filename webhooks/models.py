@@ -1,5 +1,7 @@
 """Webhook sources, their encrypted secrets and the log of refused deliveries."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -86,7 +88,7 @@ class WebhookSource(models.Model):
     def __str__(self) -> str:
         return self.identifier
 
-    @property
+    @cached_property
     def mapping(self) -> DataverseMapping:
         return DataverseMapping.from_overrides(self.dataverse_mapping)
 
@@ -121,6 +123,20 @@ class WebhookSecret(models.Model):
 
     def __str__(self) -> str:
         return self.masked
+
+    # Whatever changes a secret moves its source's `updated_at`, the version every
+    # process's intake cache is checked against (webhooks.selectors).
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._source_touch()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        self._source_touch()
+        return deleted
+
+    def _source_touch(self) -> None:
+        WebhookSource.objects.filter(pk=self.source_id).update(updated_at=timezone.now())
 
     @property
     def masked(self) -> str:
