@@ -548,7 +548,8 @@ def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
         head = payload_inspect(body)
         fast = _store_with_cached_source(sig=sig, body=body, head=head, request=request)
         if fast is not None:
-            return fast
+            # The cached source was found by this identifier.
+            return dataclasses.replace(fast, source=head.source_identifier)
         source, secrets = _source_resolve(head)
         # Authenticate before anything else, a duplicate answer included.
         _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)
