@@ -4,7 +4,6 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,7 +21,13 @@ from rest_framework.views import APIView
 
 from config.logging import log_event
 from webhooks.models import WebhookRejection
-from webhooks.services import IntakeRequest, media_type_is_json, webhook_intake
+from webhooks.services import (
+    DATABASE_DOWN_ERRORS,
+    RATE_LIMITED,
+    IntakeRequest,
+    media_type_is_json,
+    webhook_intake,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +93,7 @@ _ERROR = inline_serializer(
     name="WebhookError",
     fields={
         "error": serializers.ChoiceField(
-            choices=[*WebhookRejection.Reason.values, "storage_unavailable"]
+            choices=[*WebhookRejection.Reason.values, RATE_LIMITED, "storage_unavailable"]
         ),
         "detail": serializers.CharField(),
     },
@@ -164,7 +169,10 @@ class DynamicsWebhookView(APIView):
             200: OpenApiResponse(_ACK, description="Authentic; this webhook-id was received."),
             400: _error_shape(
                 "malformed_payload, missing_signature_headers",
-                "Body not a JSON object, envelope fields missing, or headers malformed.",
+                "Body not a JSON object, envelope fields missing, headers malformed or "
+                "absurd, or a value that cannot be stored (lone surrogates, NUL, numbers "
+                "outside the float range, nesting deeper than 64, times out of range or "
+                "more than 24 h ahead, ids longer than their columns).",
             ),
             401: _error_shape(
                 "unknown_source, source_disabled, secret_not_configured, "
@@ -173,6 +181,11 @@ class DynamicsWebhookView(APIView):
             ),
             413: _error_shape("payload_too_large", "Body larger than the limit."),
             415: _error_shape("unsupported_media_type", "Not application/json."),
+            429: _error_shape(
+                RATE_LIMITED,
+                "This address keeps sending rejected requests; counted, not stored. "
+                "Never the answer to a correctly signed request.",
+            ),
             503: _error_shape("storage_unavailable", "Could not be stored; retry later."),
         },
     )
@@ -198,19 +211,24 @@ class DynamicsWebhookView(APIView):
     def _receive(self, request):
         django_request = request._request
         content_type_ok = media_type_is_json(django_request.META.get("CONTENT_TYPE"))
-        body, too_large = (None, False)
+        body, too_large, unreadable = (None, False, False)
         if content_type_ok:
-            body, too_large = _body_read(django_request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+            try:
+                body, too_large = _body_read(django_request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+            except Exception as exc:  # noqa: BLE001 -- a broken read is the sender's, a 400
+                logger.warning("webhook body could not be read: %s", type(exc).__name__)
+                body, unreadable = b"", True
         intake = IntakeRequest(
             headers=_headers_of(django_request.META),
             client_address=django_request.META.get("REMOTE_ADDR"),
             body=body,
             body_too_large=too_large,
             content_type_ok=content_type_ok,
+            body_unreadable=unreadable,
         )
         try:
             result = webhook_intake(request=intake)
-        except DatabaseError as exc:
+        except DATABASE_DOWN_ERRORS as exc:
             # The type only: a driver's message can quote the values it refused.
             logger.error("webhook could not be stored (%s); answering 503", type(exc).__name__)
             return Response(
@@ -221,4 +239,4 @@ class DynamicsWebhookView(APIView):
                 status=503,
                 headers={"Retry-After": "30"},
             ), None
-        return Response(result.body, status=result.status_code), result
+        return Response(result.body, status=result.status_code, headers=result.headers), result
