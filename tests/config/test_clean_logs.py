@@ -102,7 +102,7 @@ def test_logs_of_a_full_run_hold_no_secret_and_no_payload_value(
     assert test_result.ok, test_result.detail
 
     onboarded = as_global_admin.post(
-        reverse("admin:portal_integration_onboard"), _onboarding_post(secret="")
+        reverse("admin:portal_integration_onboard"), _onboarding_post(secret=""), follow=True
     )
     new_secret = onboarded.context["secret"]
     assert new_secret.startswith("whsec_")
