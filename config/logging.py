@@ -30,6 +30,8 @@ def _plain(value: Any) -> Any:
 
 def log_event(logger: logging.Logger, name: str, *, level: int = logging.INFO, **fields) -> None:
     """Log `name` with `fields` as one JSON object (keyword values: ids, codes, numbers)."""
+    if not logger.isEnabledFor(level):  # the hot paths log per event: skip the encoding
+        return
     payload = {"event": name, **{key: _plain(value) for key, value in fields.items()}}
     logger.log(
         level,
