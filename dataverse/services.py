@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from dataverse.client import DataverseError, DeltaLinkRefused, WebApiClient
 from dataverse.models import (
@@ -41,6 +42,7 @@ class ReconcileBusy(Exception):
 # --- the connection -----------------------------------------------------------------------
 
 
+@sensitive_variables("client_secret")
 def dataverse_connection_set(
     *,
     source: WebhookSource,
