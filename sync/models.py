@@ -57,6 +57,10 @@ class InboundEvent(models.Model):
     reprocessed_by = models.CharField(_("reprocessed by"), max_length=150, blank=True)
     # Member and enrollment ids the events name, space-separated: sync log search.
     subject_ids = models.CharField(_("member / enrollment ids"), max_length=500, blank=True)
+    # A signed test sent from the admin: shown on its source, never counted as traffic.
+    is_self_test = models.BooleanField(_("self-test"), default=False)
+    # When retention stripped the payload, headers and normalised events (personal data).
+    payload_purged_at = models.DateTimeField(_("payload purged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sync event")
@@ -75,6 +79,20 @@ class InboundEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="inbound_status_received"),
             models.Index(fields=["organization", "-received_at"], name="inbound_org_received"),
+            # The sync log's default page (newest first), the health page's last-hour
+            # count and newest event, and the hourly roll-ups.
+            models.Index(fields=["received_at"], name="inbound_received"),
+            # Sync log filtered by organisation and status, the panel's per-status counts
+            # and its "last succeeded" (newest finished_at) without scanning the org's rows.
+            models.Index(
+                fields=["organization", "status", "finished_at"], name="inbound_org_status_finished"
+            ),
+            # Retention finds what is still to purge; purged rows leave this index.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(payload_purged_at__isnull=True),
+                name="inbound_unpurged_received",
+            ),
         ]
 
     def __str__(self) -> str:

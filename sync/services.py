@@ -22,6 +22,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from organizations.models import Organization
 from sync.appliers import EventInvalid, TargetUnknown, event_apply
 from sync.models import InboundEvent, WorkerHeartbeat
+from sync.signals import inbound_event_finished_send
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def inbound_event_record(
     headers: dict | None = None,
     failure: str | None = None,
     event_type: str | None = None,
+    is_self_test: bool = False,
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
 
@@ -98,6 +100,7 @@ def inbound_event_record(
         headers=headers or {},
         occurred_at=occurred_at,
         subject_ids=_subject_ids(normalized),
+        is_self_test=is_self_test,
     )
     if failure:
         event.status = Status.FAILED
@@ -347,6 +350,7 @@ def _inbound_event_apply_claimed(*, event: InboundEvent, claimed_at: datetime) -
             ).update(status=result.status, outcome=result.outcome, finished_at=timezone.now())
             if not finished:
                 raise _Superseded
+            inbound_event_finished_send(event, result.status)  # integrator: drain sends this
             return result
     except _Superseded:
         return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
@@ -376,6 +380,7 @@ def _inbound_event_finish(
             event.finished_at = None
             event.next_attempt_at = now + timedelta(seconds=result.retry_in)
         event.save(update_fields=["status", "outcome", "finished_at", "next_attempt_at"])
+    inbound_event_finished_send(event, result.status)  # integrator: drain sends this
     if result.status == Status.FAILED:
         logger.warning("sync event %s failed: %s", event_id, result.outcome)
     return result

@@ -19,8 +19,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webhooks import signing
 from webhooks.models import WebhookRejection
-from webhooks.services import IntakeRequest, media_type_is_json, webhook_intake
+from webhooks.services import (
+    IntakeRequest,
+    media_type_is_json,
+    webhook_id_is_self_test,
+    webhook_intake,
+)
+from webhooks.signals import webhook_request_handled
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +203,7 @@ class DynamicsWebhookView(APIView):
             result = webhook_intake(request=intake)
         except DatabaseError:
             logger.exception("webhook could not be stored; answering 503")
+            _handled(intake, result="unavailable", reason="storage_unavailable")
             return Response(
                 {
                     "error": "storage_unavailable",
@@ -204,4 +212,42 @@ class DynamicsWebhookView(APIView):
                 status=503,
                 headers={"Retry-After": "30"},
             )
+        _handled(intake, result=result.body.get("status", "rejected"), reason=result.reason)
         return Response(result.body, status=result.status_code)
+
+
+def _handled(intake: IntakeRequest, *, result: str, reason: str | None) -> None:
+    webhook_request_handled.send(
+        sender=DynamicsWebhookView,
+        result="rejected" if reason else result,
+        reason=reason,
+        is_self_test=webhook_id_is_self_test(intake.headers.get(signing.HEADER_ID)),
+    )
+
+
+class WebhookHealthView(APIView):
+    """`GET /webhooks/dynamics/health`: the endpoint answers; what the health probe reaches.
+
+    Unauthenticated and touching neither the database nor the broker, so it tells only
+    that this route is served (proxy, TLS, gunicorn and Django all up).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    throttle_classes: list = []
+    content_negotiation_class = _AlwaysJson
+
+    @extend_schema(
+        operation_id="webhook_dynamics_health",
+        summary="Is the webhook route served?",
+        tags=["webhooks"],
+        auth=[],
+        responses={
+            200: inline_serializer(
+                name="WebhookRouteHealth", fields={"status": serializers.CharField()}
+            )
+        },
+    )
+    def get(self, request):
+        return Response({"status": "ok"}, headers={"Cache-Control": "no-store"})
