@@ -70,3 +70,14 @@ def all_healthy(db):
     worker_seen(ago=timedelta(seconds=5))
     scheduler_seen(ago=timedelta(seconds=5))
     probed(ago=timedelta(seconds=5))
+
+
+@pytest.fixture
+def source_a(org_a):
+    from tests.webhooks.factories import TEST_SECRET
+    from webhooks.services import webhook_source_create
+
+    source, _ = webhook_source_create(
+        organization=org_a, identifier="hlf-alpha", secret=TEST_SECRET
+    )
+    return source
