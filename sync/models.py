@@ -87,6 +87,13 @@ class InboundEvent(models.Model):
             models.Index(
                 fields=["organization", "status", "finished_at"], name="inbound_org_status_finished"
             ),
+            # Failed events waiting (health page, banners, the panel): only failed rows are
+            # in it, so counting them never visits the rest of the inbox.
+            models.Index(
+                fields=["organization"],
+                condition=Q(status="failed", is_self_test=False),
+                name="inbound_failed_waiting",
+            ),
             # Retention finds what is still to purge; purged rows leave this index.
             models.Index(
                 fields=["received_at"],

@@ -29,7 +29,7 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
     # the panel costs the same at a million events: no aggregate scans the org's rows.
     events = InboundEvent.objects.filter(organization=organization, is_self_test=False)
     counts = dict(
-        events.filter(status__in=[Status.PENDING, Status.PROCESSING, Status.FAILED])
+        events.filter(status__in=[Status.PENDING, Status.PROCESSING])
         .values_list("status")
         .annotate(count=Count("id"))
         .order_by()
@@ -41,7 +41,8 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
         .first(),
         "pending": counts.get(Status.PENDING, 0),
         "processing": counts.get(Status.PROCESSING, 0),
-        "failed": counts.get(Status.FAILED, 0),
+        # Its own query, so the partial index of failed events answers it.
+        "failed": events.filter(status=Status.FAILED).count(),
     }
     oldest_pending_at = (
         events.filter(status=Status.PENDING).aggregate(oldest=Min("received_at"))["oldest"]
