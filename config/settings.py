@@ -182,18 +182,26 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The embedded default. Folders are created by `config.celery` when the app loads,
+    # not here: importing settings writes nothing.
     BROKER_DIR = DATA_DIR / "broker"
-    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # Exchange tables (and the worker's control messages) under DATA_DIR, not in
+        # the current directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu sleeps this long after every poll that found nothing it could take, which
+        # with a prefetch of one message means after every task: 1 s by default caps a
+        # worker at about one task per second. 50 ms costs an idle worker ~20 directory
+        # listings a second.
+        "polling_interval": env.float("CELERY_FILESYSTEM_POLLING_INTERVAL", default=0.05),
     }
 else:
-    # A message not acknowledged within this time is delivered again (Redis); task
-    # retries stay well below it so a retry is never also redelivered.
+    # A message not acknowledged within this time is delivered again (Redis); retry
+    # countdowns stay well below it so a retry is never also redelivered.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     }
@@ -224,10 +232,10 @@ WEBHOOK_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOK_DEFAULT_TOLERANCE_SECONDS",
 WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
 
 # --- Sync (SPEC §5) ------------------------------------------------------------------
-# An event left pending (lost broker message) or processing (killed worker) this long
-# is enqueued again by the sweeper.
-SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=30)
-SYNC_PENDING_GRACE_SECONDS = env.int("SYNC_PENDING_GRACE_SECONDS", default=30)
+# The sweeper wakes the drain for due events nothing woke it for (a lost message); it is
+# one indexed query, so it runs often. A claim older than STUCK is presumed dead (killed
+# worker) and taken over by the next drain.
+SYNC_SWEEP_INTERVAL_SECONDS = env.int("SYNC_SWEEP_INTERVAL_SECONDS", default=10)
 SYNC_PROCESSING_STUCK_SECONDS = env.int("SYNC_PROCESSING_STUCK_SECONDS", default=120)
 # How long an event for a member not yet known waits for its create event.
 SYNC_UNKNOWN_TARGET_WINDOW_SECONDS = env.int("SYNC_UNKNOWN_TARGET_WINDOW_SECONDS", default=600)
@@ -236,9 +244,15 @@ SYNC_UNKNOWN_TARGET_WINDOW_SECONDS = env.int("SYNC_UNKNOWN_TARGET_WINDOW_SECONDS
 SYNC_RETRY_BACKOFF_SECONDS = env.int("SYNC_RETRY_BACKOFF_SECONDS", default=2)
 SYNC_RETRY_BACKOFF_MAX_SECONDS = env.int("SYNC_RETRY_BACKOFF_MAX_SECONDS", default=300)
 SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=10)
-# At most this many events are re-enqueued per sweep (oldest first).
-SYNC_SWEEP_BATCH_SIZE = env.int("SYNC_SWEEP_BATCH_SIZE", default=500)
 SYNC_HEARTBEAT_INTERVAL_SECONDS = env.int("SYNC_HEARTBEAT_INTERVAL_SECONDS", default=30)
+# The drain claims this many due events at a time and applies them in one transaction.
+SYNC_DRAIN_BATCH_SIZE = env.int("SYNC_DRAIN_BATCH_SIZE", default=100)
+# A drain task hands over to a fresh one after this long, so it never holds a worker
+# process for minutes (and stays far below CELERY_TASK_SOFT_TIME_LIMIT).
+SYNC_DRAIN_TIME_BUDGET_SECONDS = env.float("SYNC_DRAIN_TIME_BUDGET_SECONDS", default=10.0)
+# Each process sends at most one wake-up per this many seconds (sync.dispatch): the
+# added lag is at most this, the broker sees a few messages per second, not one per event.
+SYNC_WAKE_COALESCE_SECONDS = env.float("SYNC_WAKE_COALESCE_SECONDS", default=0.05)
 
 # --- Monitoring (docs/monitoring.md) -----------------------------------------------
 # Beat probes GET <WEBHOOK_PUBLIC_URL>health every PROBE_INTERVAL; beat and every worker

@@ -7,7 +7,9 @@ member or enrollment may still be on its way; retry for a while). Lookups are al
 filtered by the event's organisation, so colliding portal ids never cross organisations.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
@@ -135,7 +138,41 @@ def _member_subject(member_id: str) -> str:
     return _("Member %(id)s") % {"id": member_id}
 
 
+# The members of the batch the drain is applying, locked up front in one query, keyed by
+# (organisation id, portal member id); None marks one known to be absent. Set only for
+# the drain's fast pass, which is undone as a whole on any error, so an instance changed
+# in memory can never outlive a rolled-back write.
+_prelocked: ContextVar[dict[tuple[int, str], Member | None] | None] = ContextVar(
+    "prelocked_members", default=None
+)
+
+
+@contextmanager
+def members_prelocked(*, keys: Iterable[tuple[int, str]]) -> Iterator[None]:
+    """Lock the named members for the caller's transaction and serve lookups from them."""
+    wanted = set(keys)
+    by_organization: dict[int, set[str]] = {}
+    for organization_id, member_id in wanted:
+        by_organization.setdefault(organization_id, set()).add(member_id)
+    found: dict[tuple[int, str], Member | None] = dict.fromkeys(wanted)
+    if by_organization:
+        condition = Q()
+        for organization_id, member_ids in by_organization.items():
+            condition |= Q(organization_id=organization_id, portal_member_id__in=member_ids)
+        # In primary-key order, so two drains lock shared members in the same order.
+        for member in Member.objects.select_for_update().filter(condition).order_by("pk"):
+            found[(member.organization_id, member.portal_member_id)] = member
+    token = _prelocked.set(found)
+    try:
+        yield
+    finally:
+        _prelocked.reset(token)
+
+
 def _member_locked(*, organization: Organization, member_id: str) -> Member | None:
+    prelocked = _prelocked.get()
+    if prelocked is not None and (organization.pk, member_id) in prelocked:
+        return prelocked[(organization.pk, member_id)]
     # The row lock serialises two workers applying events for the same member, so the
     # staleness check below compares against committed state.
     # A unique lookup: `.get()` adds no ORDER BY, unlike `.first()`.
@@ -145,6 +182,12 @@ def _member_locked(*, organization: Organization, member_id: str) -> Member | No
         )
     except Member.DoesNotExist:
         return None
+
+
+def _member_remember(member: Member) -> None:
+    prelocked = _prelocked.get()
+    if prelocked is not None:
+        prelocked[(member.organization_id, member.portal_member_id)] = member
 
 
 def _member_required(*, organization: Organization, member_id: str) -> Member:
@@ -215,6 +258,7 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         values.setdefault("role", Member.Role.MEMBER)
         _assign(member, values, occurred_at)
         member.save()
+        _member_remember(member)
         return Applied(
             _("%(subject)s: created (%(name)s, role %(role)s)")
             % {"subject": subject, "name": str(member), "role": member.role}

@@ -100,6 +100,13 @@ class InboundEvent(models.Model):
                 condition=Q(payload_purged_at__isnull=True),
                 name="inbound_unpurged_received",
             ),
+            # The drain's claim and the sweeper read only unfinished rows, oldest first: a
+            # partial index stays as small as the backlog however large the log grows.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(status__in=["pending", "processing"]),
+                name="inbound_unfinished_received",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,17 @@
-"""Write-side operations of the sync inbox: record, apply, retry, sweep and reprocess events."""
+"""Write-side operations of the sync inbox: record, drain (claim, apply, finish), sweep, reprocess.
+
+The inbox table is the truth. A drain claims due events in batches, applies each
+subject's events in `occurred_at` order and finishes the batch in one transaction; a
+broker message only wakes a drain (`sync.dispatch`). A killed worker leaves its claims
+`processing`; after `SYNC_PROCESSING_STUCK_SECONDS` the next drain takes them over, and
+the old claim can no longer finish them, so every event is applied exactly once.
+"""
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import time
+from collections import Counter
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,27 +24,29 @@ from django.db import (
 )
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from organizations.models import Organization
-from sync.appliers import EventInvalid, TargetUnknown, event_apply
+from sync import dispatch
+from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
+from sync.events import NormalizedEvent, NormalizedEventInvalid
 from sync.models import InboundEvent, WorkerHeartbeat
-from sync.signals import inbound_event_finished_send
+from sync.signals import inbound_events_finished
 
 logger = logging.getLogger(__name__)
 
 Status = InboundEvent.Status
-# Errors worth another try: the database or the broker was briefly unavailable. An
-# IntegrityError here means two workers created the same member at once; the retry
-# finds the row the other one committed.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError, IntegrityError)
+# Errors worth another try for the whole batch: the database went away or a lock could
+# not be had (deadlock, "database is locked").
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+
+SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What became of one processing attempt; `retry_in` (seconds) asks the task to retry."""
+    """What became of one event in a drain; `retry_in` (seconds) means pending again."""
 
     status: str
     outcome: str
@@ -60,14 +71,6 @@ def _subject_ids(normalized: list[dict]) -> str:
     return " ".join(ids)[: InboundEvent._meta.get_field("subject_ids").max_length]
 
 
-def _enqueue_after_commit(event_ids: Iterable) -> None:
-    from sync.tasks import inbound_event_process
-
-    ids = [str(event_id) for event_id in event_ids]
-    if ids:
-        transaction.on_commit(lambda: [inbound_event_process.delay(event_id) for event_id in ids])
-
-
 def inbound_event_record(
     *,
     organization,
@@ -84,10 +87,10 @@ def inbound_event_record(
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
 
-    The row is committed before the caller answers 2xx; processing is enqueued only after
-    the commit, so a worker never looks for a row that is not there yet. `failure` stores
-    an authentic payload that cannot be processed (e.g. truncated by Dynamics) as failed;
-    `event_type` then names what the sender sent, since there are no normalised events.
+    The row is committed before the caller answers 2xx; the drain is woken only after
+    the commit, so a worker never looks for a row that is not there yet. `failure`
+    stores an authentic payload that cannot be processed (e.g. truncated by Dynamics)
+    as failed; `event_type` then names what the sender sent.
     """
     event = InboundEvent(
         organization=organization,
@@ -117,18 +120,18 @@ def inbound_event_record(
             raise
         return existing, False
     if not failure:
-        _enqueue_after_commit([event.id])
+        dispatch.inbox_wake_on_commit()
     return event, True
 
 
-# --- applying one event ------------------------------------------------------------------------
+# --- timing rules ---------------------------------------------------------------------------
 
 
 def retry_backoff_seconds(*, attempt: int) -> int:
     """Exponential backoff for attempt n (1-based), capped below the visibility timeout.
 
-    A Redis message held for a later retry is delivered again once the visibility timeout
-    passes, so a countdown must stay well below it or the retry would run twice.
+    A retry is a broker countdown; a Redis message held longer than the visibility
+    timeout would be delivered twice, so the cap stays well below it.
     """
     cap = settings.SYNC_RETRY_BACKOFF_MAX_SECONDS
     visibility_timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
@@ -138,64 +141,19 @@ def retry_backoff_seconds(*, attempt: int) -> int:
     return max(1, min(delay, cap))
 
 
-class _Unfinished(Exception):
-    """Raised inside the apply transaction to undo it and record `result` instead."""
-
-    def __init__(self, status: str, outcome: str, retry_in: float | None = None):
-        super().__init__(outcome)
-        self.result = ApplyResult(status=status, outcome=outcome, retry_in=retry_in)
-
-
-def _normalized_parse(item) -> tuple[str, datetime | None, dict]:
-    if not isinstance(item, dict) or not isinstance(item.get("data"), dict):
-        raise EventInvalid(_("a normalised event is not an object with 'type' and 'data'"))
-    event_type = item.get("type")
-    if not isinstance(event_type, str) or not event_type:
-        raise EventInvalid(_("a normalised event has no type"))
-    raw = item.get("occurred_at")
-    occurred_at = None
-    if raw is not None:
-        try:
-            occurred_at = parse_datetime(raw) if isinstance(raw, str) else None
-        except ValueError:
-            occurred_at = None
-        if occurred_at is None or timezone.is_naive(occurred_at):
-            raise EventInvalid(
-                _("occurred_at %(value)r is not a date-time with a timezone") % {"value": raw}
-            )
-    return event_type, occurred_at, item["data"]
+def _due_condition(now: datetime) -> Q:
+    """Events a drain may claim: pending and due, or processing by a claim presumed dead."""
+    stuck_before = now - timedelta(seconds=settings.SYNC_PROCESSING_STUCK_SECONDS)
+    return Q(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        status=Status.PENDING,
+    ) | Q(status=Status.PROCESSING, started_at__lte=stuck_before)
 
 
-# What claiming, applying and finishing read. The original payload and headers can be
-# large and are not needed; a narrow select is also cheaper to build on every event.
-_PROCESSING_FIELDS = (
-    "organization__name",
-    "normalized",
-    "status",
-    "outcome",
-    "attempts",
-    "received_at",
-    "started_at",
-    "next_attempt_at",
-    "reprocessed_at",
-)
+# --- claiming -------------------------------------------------------------------------------
 
-
-def _locked_event(event_id) -> InboundEvent | None:
-    # On PostgreSQL a row lock; on SQLite the IMMEDIATE transaction serialises writers.
-    # A primary-key lookup: no ORDER BY (`.first()` would add the model's ordering).
-    try:
-        return (
-            InboundEvent.objects.select_for_update(of=("self",))
-            .select_related("organization")
-            .only(*_PROCESSING_FIELDS)
-            .get(pk=event_id)
-        )
-    except InboundEvent.DoesNotExist:
-        return None
-
-
-# What applying an event reads, returned by the claim itself.
+# What applying and finishing an event read, returned by the claim itself; the original
+# payload and headers can be large and are not needed.
 _CLAIM_RETURNING = (
     "id",
     "organization_id",
@@ -207,187 +165,109 @@ _CLAIM_RETURNING = (
 )
 
 
-def _pending_event_claim(*, event_id, now: datetime) -> InboundEvent | None:
-    """The common case in one statement: a pending event whose retry (if any) is due.
+def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) -> list[InboundEvent]:
+    """Mark up to `limit` due events processing (attempts+1, started_at=now); return them.
 
-    pending → processing (attempts+1), committed at once (autocommit), RETURNING what the
-    apply needs, so no second query reads the row back. The UPDATE's own row lock makes
-    two concurrent claims of one event impossible.
+    One statement: on PostgreSQL `FOR UPDATE SKIP LOCKED` lets concurrent drains claim
+    disjoint batches without waiting for each other; on SQLite the IMMEDIATE transaction
+    holds the only write lock, so two claims never overlap there either.
     """
     meta = InboundEvent._meta
     quote = connection.ops.quote_name
+    due = InboundEvent.objects.filter(_due_condition(now))
+    if event_ids is not None:
+        due = due.filter(pk__in=event_ids)
+    # Only the unfinished rows: matches the partial index on received_at.
+    due = due.filter(status__in=[Status.PENDING, Status.PROCESSING])
+    inner = due.order_by("received_at").values("pk")[:limit]
+    if connection.features.has_select_for_update_skip_locked:
+        inner = inner.select_for_update(skip_locked=True)
 
     def column(name: str) -> str:
         return quote(meta.get_field(name).column)
 
-    status, attempts, retry_at = column("status"), column("attempts"), column("next_attempt_at")
-    # Only identifiers from the model's metadata go into the text; values are parameters.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {status} = %s, "  # noqa: S608
-        f"{attempts} = {attempts} + 1, "
-        f"{column('started_at')} = %s, {retry_at} = NULL "
-        f"WHERE {column('id')} = %s AND {status} = %s "
-        f"AND ({retry_at} IS NULL OR {retry_at} <= %s) "
-        f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
-    )
-    params = [
-        Status.PROCESSING,
-        now,
-        meta.pk.get_db_prep_value(event_id, connection),
-        Status.PENDING,
-        now + timedelta(seconds=1),
-    ]
-    claimed = next(iter(InboundEvent.objects.raw(sql, params)), None)
-    if claimed is not None:
+    status, attempts = column("status"), column("attempts")
+    with transaction.atomic():
+        # Compiled inside the transaction: Django refuses FOR UPDATE in autocommit.
+        inner_sql, inner_params = inner.query.sql_with_params()
+        # Only identifiers from the model's metadata go into the text; values are parameters.
+        sql = (
+            f"UPDATE {quote(meta.db_table)} SET {status} = %s, "  # noqa: S608
+            f"{attempts} = {attempts} + 1, "
+            f"{column('started_at')} = %s, {column('next_attempt_at')} = NULL "
+            f"WHERE {column('id')} IN ({inner_sql}) "
+            f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
+        )
+        claimed = list(InboundEvent.objects.raw(sql, [Status.PROCESSING, now, *inner_params]))
+    organizations: dict[int, Organization] = {}
+    for event in claimed:
         # Appliers filter by the organisation's key; its name (for messages) loads on use.
-        claimed.organization = Organization.from_db(
-            connection.alias, ["id"], [claimed.organization_id]
+        event.organization = organizations.setdefault(
+            event.organization_id,
+            Organization.from_db(connection.alias, ["id"], [event.organization_id]),
         )
     return claimed
 
 
-def _inbound_event_claim(*, event_id) -> InboundEvent | ApplyResult:
-    """pending → processing (attempts+1); return the claimed event, or why not to go on.
+# --- applying -------------------------------------------------------------------------------
 
-    The claimed event's `started_at` identifies the claim: a later takeover sets a new
-    one, after which this attempt can no longer finish the event.
-    """
-    claimed = _pending_event_claim(event_id=event_id, now=timezone.now())
-    if claimed is not None:
-        return claimed
-    stuck_after = timedelta(seconds=settings.SYNC_PROCESSING_STUCK_SECONDS)
-    with transaction.atomic():
-        event = _locked_event(event_id)
-        if event is None:
-            return ApplyResult("missing", _("no such event"))
-        if event.is_finished:
-            return ApplyResult(event.status, event.outcome)
-        now = timezone.now()
-        if (
-            event.status == Status.PROCESSING
-            and event.started_at
-            and (now - event.started_at < stuck_after)
-        ):
-            # Another worker holds it (a duplicate message). Look again once it would
-            # count as stuck; by then it is normally finished and this is a no-op.
-            wait = stuck_after - (now - event.started_at)
-            return ApplyResult(event.status, event.outcome, retry_in=max(1, wait.total_seconds()))
-        if (
-            event.status == Status.PENDING
-            and event.next_attempt_at
-            and (event.next_attempt_at > now + timedelta(seconds=1))
-        ):
-            # A retry is already scheduled for later; this message is a duplicate.
-            return ApplyResult(event.status, event.outcome)
-        event.status = Status.PROCESSING
-        event.attempts += 1
-        event.started_at = now
-        event.next_attempt_at = None
-        event.save(update_fields=["status", "attempts", "started_at", "next_attempt_at"])
-        return event
+
+def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
+    """The stored events, parsed once per claim (ordering and applying both need them)."""
+    cached = getattr(event, "_parsed_events", None)
+    if cached is not None:
+        return cached
+    if not isinstance(event.normalized, list) or not event.normalized:
+        raise EventInvalid(_("the payload holds no events to apply"))
+    try:
+        parsed = [NormalizedEvent.from_json(item) for item in event.normalized]
+    except NormalizedEventInvalid as exc:
+        raise EventInvalid(str(exc)) from exc
+    event._parsed_events = parsed
+    return parsed
+
+
+def _order_key(event: InboundEvent) -> tuple:
+    """Subject first (so locks are taken in one order), then the portal time."""
+    try:
+        first = _parsed(event)[0]
+    except EventInvalid:
+        return ("", "", event.received_at.isoformat())
+    occurred = first.occurred_at.isoformat() if first.occurred_at else ""
+    return (first.subject_id, occurred, event.received_at.isoformat())
 
 
 def _events_apply(event: InboundEvent) -> ApplyResult:
-    if not event.normalized:
-        raise EventInvalid(_("the payload holds no events to apply"))
     applied = [
         event_apply(
             organization=event.organization,
-            event_type=event_type,
-            occurred_at=occurred_at,
-            data=data,
+            event_type=item.type,
+            occurred_at=item.occurred_at,
+            data=item.data,
         )
-        for event_type, occurred_at, data in map(_normalized_parse, event.normalized)
+        for item in _parsed(event)
     ]
     status = Status.SKIPPED if all(item.skipped for item in applied) else Status.SUCCEEDED
     return ApplyResult(status, "; ".join(item.message for item in applied))
 
 
-def _unknown_target_result(event: InboundEvent, *, reason: str) -> _Unfinished:
+def _unknown_target_result(event: InboundEvent, *, reason: str, now: datetime) -> ApplyResult:
     window_start = event.reprocessed_at or event.received_at
     deadline = window_start + timedelta(seconds=settings.SYNC_UNKNOWN_TARGET_WINDOW_SECONDS)
-    remaining = (deadline - timezone.now()).total_seconds()
+    remaining = (deadline - now).total_seconds()
     if remaining <= 0:
-        return _Unfinished(Status.FAILED, reason)
+        return ApplyResult(Status.FAILED, reason)
     retry_in = max(1, min(retry_backoff_seconds(attempt=event.attempts), remaining))
     outcome = _("Waiting: %(reason)s yet; trying again in %(seconds)d s") % {
         "reason": reason,
         "seconds": retry_in,
     }
-    return _Unfinished(Status.PENDING, outcome, retry_in)
-
-
-def _claim_held(event: InboundEvent | None, claimed_at: datetime) -> bool:
-    return (
-        event is not None and event.status == Status.PROCESSING and (event.started_at == claimed_at)
-    )
-
-
-SUPERSEDED = "superseded"
-
-
-class _Superseded(Exception):
-    """Raised inside the apply transaction when the claim was taken over: undo it all."""
-
-
-def _inbound_event_apply_claimed(*, event: InboundEvent, claimed_at: datetime) -> ApplyResult:
-    """Apply and finish in one transaction, so a crash leaves no half-applied event.
-
-    The event row is not re-read with a lock: the final UPDATE is conditional on this
-    attempt's claim. If a takeover (this worker presumed dead) replaced the claim, it
-    matches nothing and the whole apply is rolled back, so an event is applied once.
-    """
-    try:
-        with transaction.atomic():
-            try:
-                result = _events_apply(event)
-            except EventInvalid as exc:
-                raise _Unfinished(Status.FAILED, str(exc)) from exc
-            except TargetUnknown as exc:
-                raise _unknown_target_result(event, reason=str(exc)) from exc
-            finished = InboundEvent.objects.filter(
-                pk=event.pk, status=Status.PROCESSING, started_at=claimed_at
-            ).update(status=result.status, outcome=result.outcome, finished_at=timezone.now())
-            if not finished:
-                raise _Superseded
-            inbound_event_finished_send(event, result.status)  # integrator: drain sends this
-            return result
-    except _Superseded:
-        return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
-    except _Unfinished as unfinished:
-        recorded = unfinished.result
-        return _inbound_event_finish(
-            event_id=event.pk, claimed_at=claimed_at, result=lambda event: recorded
-        )
-
-
-def _inbound_event_finish(
-    *, event_id, claimed_at: datetime, result: Callable[[InboundEvent], ApplyResult]
-) -> ApplyResult:
-    """Record a failure or a wait in its own transaction (the apply was rolled back)."""
-    with transaction.atomic():
-        event = _locked_event(event_id)
-        if not _claim_held(event, claimed_at):
-            return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
-        result = result(event)
-        now = timezone.now()
-        event.status = result.status
-        event.outcome = result.outcome
-        if result.retry_in is None:
-            event.finished_at = now
-            event.next_attempt_at = None
-        else:
-            event.finished_at = None
-            event.next_attempt_at = now + timedelta(seconds=result.retry_in)
-        event.save(update_fields=["status", "outcome", "finished_at", "next_attempt_at"])
-    inbound_event_finished_send(event, result.status)  # integrator: drain sends this
-    if result.status == Status.FAILED:
-        logger.warning("sync event %s failed: %s", event_id, result.outcome)
-    return result
+    return ApplyResult(Status.PENDING, outcome, retry_in)
 
 
 def _transient_result(*, attempt: int, error: Exception) -> ApplyResult:
-    detail = f"{type(error).__name__}: {error}".strip()
+    # The error's class only: its message can quote the values that were being written.
+    detail = type(error).__name__
     if attempt >= settings.SYNC_MAX_ATTEMPTS:
         return ApplyResult(
             Status.FAILED,
@@ -403,37 +283,235 @@ def _transient_result(*, attempt: int, error: Exception) -> ApplyResult:
     )
 
 
-def inbound_event_apply(*, event_id) -> ApplyResult:
-    """Process one stored event: the entry point of the Celery task.
+def _exhausted_result(event: InboundEvent) -> ApplyResult:
+    return ApplyResult(
+        Status.FAILED,
+        _("Gave up after %(attempts)d attempts: the worker stopped every time while applying it")
+        % {"attempts": event.attempts - 1},
+    )
 
-    pending → processing → succeeded | skipped | failed, or back to pending with a
-    `retry_in` for an unknown member (within the window) or a transient error. Errors
-    the database raises while claiming propagate; the task retries them with backoff.
-    """
-    event = _inbound_event_claim(event_id=event_id)
-    if isinstance(event, ApplyResult):
-        return event
-    claimed_at = event.started_at
+
+class _CarefulPassNeeded(Exception):
+    """Raised in the fast pass: undo the batch and apply it again event by event."""
+
+
+def _apply_fast(event: InboundEvent, now: datetime) -> ApplyResult:
     try:
-        return _inbound_event_apply_claimed(event=event, claimed_at=claimed_at)
-    except TRANSIENT_ERRORS as exc:
-        error = exc
-        logger.warning("sync event %s: transient error: %s", event_id, error)
-        # A broken connection must be replaced before the failure can be recorded.
-        if not connection.in_atomic_block and not connection.is_usable():
-            connection.close()
-        return _inbound_event_finish(
-            event_id=event_id,
-            claimed_at=claimed_at,
-            result=lambda event: _transient_result(attempt=event.attempts, error=error),
+        return _events_apply(event)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        raise _CarefulPassNeeded from exc
+
+
+def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
+    """Apply in a savepoint; a problem undoes this event only and becomes its result."""
+    try:
+        with transaction.atomic():
+            return _events_apply(event)
+    except EventInvalid as exc:
+        return ApplyResult(Status.FAILED, str(exc))
+    except TargetUnknown as exc:
+        return _unknown_target_result(event, reason=str(exc), now=now)
+    except IntegrityError as exc:
+        # Two drains created the same member at once: the retry finds the committed row.
+        return _transient_result(attempt=event.attempts, error=exc)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a retry cannot fix it: fail it, never loop
+        # The exception text can hold payload values; log the class and the event only.
+        logger.error("sync event %s: unexpected %s while applying", event.pk, type(exc).__name__)
+        return ApplyResult(
+            Status.FAILED,
+            _("Could not be applied (%(error)s); reprocessing will not help until it is fixed")
+            % {"error": type(exc).__name__},
         )
+
+
+def _batch_apply(events: list[InboundEvent], *, careful: bool) -> dict:
+    """Apply the claims still held and record their results, all in one transaction.
+
+    The held rows are locked first: a drain that presumed this one dead cannot take them
+    over until it commits, and rows already taken over are left to their new claim.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        held_ids = set(
+            InboundEvent.objects.select_for_update()
+            .filter(
+                pk__in=[event.pk for event in events],
+                status=Status.PROCESSING,
+                started_at=events[0].started_at,
+            )
+            .values_list("pk", flat=True)
+        )
+        held = sorted((event for event in events if event.pk in held_ids), key=_order_key)
+        apply = _apply_careful if careful else _apply_fast
+        # The fast pass locks the batch's members in one query; the careful pass looks
+        # each one up afresh, since a savepoint rolled back can leave instances stale.
+        prelocked = nullcontext() if careful else members_prelocked(keys=_member_keys(held))
+        results = {}
+        with prelocked:
+            for event in held:
+                if event.attempts > settings.SYNC_MAX_ATTEMPTS:
+                    results[event.pk] = _exhausted_result(event)
+                else:
+                    results[event.pk] = apply(event, now)
+        _results_record(held, results)
+    return results
+
+
+def _member_keys(events: list[InboundEvent]) -> set[tuple[int, str]]:
+    keys = set()
+    for event in events:
+        for item in event.normalized if isinstance(event.normalized, list) else ():
+            data = item.get("data") if isinstance(item, dict) else None
+            member_id = data.get("member_id") if isinstance(data, dict) else None
+            if isinstance(member_id, str) and member_id.strip():
+                keys.add((event.organization_id, member_id.strip()))
+    return keys
+
+
+_FINISH_FIELDS = ("status", "outcome", "finished_at", "next_attempt_at")
+
+
+def _results_record(events: list[InboundEvent], results: dict) -> None:
+    """One UPDATE per event, sent as one batch (psycopg pipelines `executemany`).
+
+    Cheaper than `bulk_update`, whose CASE per column grows with the batch squared.
+    """
+    if not events:
+        return
+    now = timezone.now()
+    meta = InboundEvent._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _FINISH_FIELDS]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    rows = []
+    for event in events:
+        result = results[event.pk]
+        if result.retry_in is None:
+            finished_at, next_attempt_at = now, None
+        else:
+            finished_at, next_attempt_at = None, now + timedelta(seconds=result.retry_in)
+        values = (result.status, result.outcome, finished_at, next_attempt_at)
+        rows.append(
+            [f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)]
+            + [meta.pk.get_db_prep_value(event.pk, connection)]
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _batch_transient_failure(events: list[InboundEvent], *, error: Exception) -> dict:
+    """The batch could not be applied (database trouble): back off every claim still held."""
+    if not connection.in_atomic_block and not connection.is_usable():
+        connection.close()  # a broken connection must be replaced before recording
+    with transaction.atomic():
+        held_ids = set(
+            InboundEvent.objects.select_for_update()
+            .filter(
+                pk__in=[event.pk for event in events],
+                status=Status.PROCESSING,
+                started_at=events[0].started_at,
+            )
+            .values_list("pk", flat=True)
+        )
+        held = [event for event in events if event.pk in held_ids]
+        results = {
+            event.pk: _transient_result(attempt=event.attempts, error=error) for event in held
+        }
+        _results_record(held, results)
+    return results
+
+
+@dataclass
+class DrainReport:
+    """What one drain did: counts by resulting status, and when to look again."""
+
+    statuses: Counter = field(default_factory=Counter)
+    batches: int = 0
+    next_retry_in: float | None = None
+
+    @property
+    def processed(self) -> int:
+        return sum(self.statuses.values())
+
+
+def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
+    try:
+        try:
+            results = _batch_apply(events, careful=False)
+        except _CarefulPassNeeded:
+            results = _batch_apply(events, careful=True)
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("sync drain: transient %s; the batch backs off", type(exc).__name__)
+        results = _batch_transient_failure(events, error=exc)
+    finished = []
+    received = {event.pk: event.received_at for event in events}
+    now = timezone.now()
+    for pk, result in results.items():
+        report.statuses[result.status] += 1
+        if result.retry_in is None:
+            finished.append((result.status, (now - received[pk]).total_seconds()))
+        else:
+            report.next_retry_in = min(report.next_retry_in or result.retry_in, result.retry_in)
+        if result.status == Status.FAILED:
+            logger.warning("sync event %s failed", pk)
+    report.batches += 1
+    if finished:
+        inbound_events_finished.send(sender=InboundEvent, results=finished)
+    return results
+
+
+def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = None) -> DrainReport:
+    """Claim and apply due events batch by batch until none is due (the drain task's body).
+
+    Stops after `time_budget` seconds and wakes a fresh drain instead, so one task never
+    holds a worker process for long; events left waiting for a retry get a wake-up
+    when the first of them falls due.
+    """
+    batch_size = batch_size or settings.SYNC_DRAIN_BATCH_SIZE
+    budget = settings.SYNC_DRAIN_TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    deadline = time.monotonic() + budget
+    report = DrainReport()
+    while True:
+        claimed = _inbox_claim(limit=batch_size, now=timezone.now())
+        if not claimed:
+            break
+        if report.batches == 0 and len(claimed) == batch_size:
+            # A backlog: ask another worker process to join. Once per drain, so the
+            # messages stay as few as the drains.
+            dispatch.inbox_wake_later(seconds=0)
+        _batch_process(claimed, report)
+        if time.monotonic() >= deadline:
+            dispatch.inbox_wake_later(seconds=0)
+            break
+    if report.next_retry_in is not None:
+        dispatch.inbox_wake_later(seconds=report.next_retry_in)
+    return report
+
+
+def inbound_event_apply(*, event_id) -> ApplyResult:
+    """Claim and apply one event now, if it is due (tests, and a single reprocess)."""
+    claimed = _inbox_claim(limit=1, now=timezone.now(), event_ids=[event_id])
+    if not claimed:
+        event = InboundEvent.objects.filter(pk=event_id).only("status", "outcome").first()
+        if event is None:
+            return ApplyResult("missing", _("no such event"))
+        return ApplyResult(event.status, event.outcome)
+    results = _batch_process(claimed, DrainReport())
+    if not results:  # taken over between the claim and the apply
+        return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
+    return next(iter(results.values()))
 
 
 # --- reprocessing and sweeping --------------------------------------------------------------
 
 
 def inbound_event_reprocess(*, events: QuerySet[InboundEvent], user) -> int:
-    """Put the failed events among `events` back to pending and enqueue them; return how many.
+    """Put the failed events among `events` back to pending and wake the drain; return how many.
 
     The caller passes a queryset already scoped to what the user may see.
     """
@@ -450,42 +528,35 @@ def inbound_event_reprocess(*, events: QuerySet[InboundEvent], user) -> int:
             attempts=0,
             started_at=None,
             finished_at=None,
-            # The sweeper leaves it alone for a grace period: this enqueue comes first.
-            next_attempt_at=now,
+            next_attempt_at=None,
             reprocessed_at=now,
             reprocessed_by=getattr(user, "get_username", lambda: "")()[:150],
             outcome=_("Reprocessing requested by %(user)s") % {"user": user},
         )
-        _enqueue_after_commit(ids)
+        if ids:
+            dispatch.inbox_wake_on_commit()
     return len(ids)
+
+
+def inbound_events_due_count(*, limit: int = 1000) -> int:
+    """How many events a drain could claim now (bounded: only 'any?' matters)."""
+    return (
+        InboundEvent.objects.filter(_due_condition(timezone.now()))
+        .filter(status__in=[Status.PENDING, Status.PROCESSING])
+        .order_by()
+        .values("pk")[:limit]
+        .count()
+    )
 
 
 def inbound_events_sweep() -> int:
-    """Enqueue again events left pending (lost message) or processing (killed worker).
+    """Wake the drain if events are due that nothing woke it for; return how many are due.
 
-    An event is re-enqueued at most once per grace period (`next_attempt_at` records
-    when), and never before a retry it is waiting for is due.
+    The safety net under the wake-ups: a lost broker message, a retry whose countdown was
+    dropped, a claim left by a killed worker (due once it counts as stuck).
     """
-    now = timezone.now()
-    pending_before = now - timedelta(seconds=settings.SYNC_PENDING_GRACE_SECONDS)
-    stuck_before = now - timedelta(seconds=settings.SYNC_PROCESSING_STUCK_SECONDS)
-    due = Q(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=pending_before),
-        status=Status.PENDING,
-        received_at__lte=pending_before,
-    ) | Q(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=stuck_before),
-        status=Status.PROCESSING,
-        started_at__lte=stuck_before,
-    )
-    with transaction.atomic():
-        ids = list(
-            InboundEvent.objects.filter(due)
-            .order_by("received_at")
-            .values_list("id", flat=True)[: settings.SYNC_SWEEP_BATCH_SIZE]
-        )
-        InboundEvent.objects.filter(id__in=ids).update(next_attempt_at=now)
-        _enqueue_after_commit(ids)
-    if ids:
-        logger.info("sync sweeper re-enqueued %d event(s)", len(ids))
-    return len(ids)
+    due = inbound_events_due_count()
+    if due:
+        dispatch.inbox_wake_later(seconds=0)
+        logger.info("sync sweeper woke the drain for %d due event(s)", due)
+    return due

@@ -1,9 +1,8 @@
-"""Celery tasks of the sync: thin wrappers that load rows and call services."""
+"""Celery tasks of the sync: thin wrappers that call services."""
 
 import socket
 
 from celery import shared_task
-from django.conf import settings
 
 from sync import services
 
@@ -13,24 +12,16 @@ def worker_heartbeat() -> None:
     services.worker_heartbeat_record(hostname=socket.gethostname())
 
 
-# max_retries=None: the service counts attempts on the event row and gives up itself.
-@shared_task(bind=True, name="sync.inbound_event_process", max_retries=None)
-def inbound_event_process(self, event_id: str) -> str:
-    """Apply one stored event; "retry later" results become a Celery retry."""
-    try:
-        result = services.inbound_event_apply(event_id=event_id)
-    except services.TRANSIENT_ERRORS as exc:
-        # The database failed before the attempt was recorded. Past the limit the event
-        # stays pending/processing and the sweeper enqueues it again later.
-        attempt = self.request.retries + 1
-        if attempt >= settings.SYNC_MAX_ATTEMPTS:
-            raise
-        raise self.retry(
-            exc=exc, countdown=services.retry_backoff_seconds(attempt=attempt)
-        ) from exc
-    if result.retry_in is not None:
-        raise self.retry(countdown=result.retry_in)
-    return result.status
+@shared_task(name="sync.inbox_drain", ignore_result=True)
+def inbox_drain() -> int:
+    """Apply every due event in batches; a wake-up, not a unit of work."""
+    return services.inbox_drain().processed
+
+
+@shared_task(name="sync.inbound_event_process", ignore_result=True)
+def inbound_event_process(event_id: str | None = None) -> int:
+    """Messages of the per-event design still queued at upgrade: each just drains."""
+    return services.inbox_drain().processed
 
 
 @shared_task(name="sync.inbound_events_sweep")

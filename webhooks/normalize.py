@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from sync.events import NormalizedEvent
+
 PayloadKind = Literal["envelope", "dataverse"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -25,35 +27,6 @@ class MalformedPayload(ValueError):
 
 class NormalizationFailed(ValueError):
     """The body is authentic and well-formed but cannot be turned into events."""
-
-
-@dataclass(frozen=True)
-class NormalizedEvent:
-    """One event in the vocabulary of SPEC §4.2, whichever payload it came from."""
-
-    type: str
-    occurred_at: datetime | None
-    data: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        occurred_at = self.occurred_at.isoformat() if self.occurred_at else None
-        return {"type": self.type, "occurred_at": occurred_at, "data": self.data}
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> NormalizedEvent:
-        if not isinstance(d, Mapping):
-            raise MalformedPayload("A normalised event must be a JSON object.")
-        event_type = d.get("type")
-        if not isinstance(event_type, str) or not event_type:
-            raise MalformedPayload("A normalised event needs a non-empty 'type'.")
-        data = d.get("data")
-        if not isinstance(data, dict):
-            raise MalformedPayload("A normalised event's 'data' must be an object.")
-        raw = d.get("occurred_at")
-        occurred_at = (
-            None if raw is None else _iso_datetime_parse(value=raw, field_name="occurred_at")
-        )
-        return cls(type=event_type, occurred_at=occurred_at, data=data)
 
 
 def _iso_datetime_parse(*, value: Any, field_name: str) -> datetime:
@@ -79,22 +52,33 @@ def payload_kind(body: Mapping[str, Any]) -> PayloadKind:
     return "envelope"
 
 
-def raw_event_type(body: Mapping[str, Any]) -> str:
-    """The event type as the sender named it, for payloads that could not be normalised."""
-    if payload_kind(body) == "dataverse":
+@dataclass(frozen=True)
+class PayloadHead:
+    """What the intake reads off a body before verifying it, decided once per request."""
+
+    kind: PayloadKind
+    # Selects the secret (and, until verified, nothing else): envelope `source` or the
+    # Dataverse `OrganizationId`.
+    source_identifier: str | None
+    # The event type as the sender named it, kept for payloads that cannot be normalised.
+    raw_type: str
+
+
+def payload_inspect(body: Mapping[str, Any]) -> PayloadHead:
+    kind = payload_kind(body)
+    if kind == "dataverse":
+        identifier = body.get("OrganizationId")
         entity = str(body.get("PrimaryEntityName") or "unknown").lower()
-        return f"dataverse.{entity}.{str(body.get('MessageName') or 'unknown').lower()}"
-    event_type = body.get("type") if isinstance(body, Mapping) else None
-    return event_type if isinstance(event_type, str) and event_type else "unknown"
-
-
-def source_identifier_of(body: Mapping[str, Any], kind: PayloadKind | None = None) -> str | None:
-    """Return the source identifier that selects the secret; read before verification."""
-    if not isinstance(body, Mapping):
-        return None
-    kind = kind or payload_kind(body)
-    value = body.get("OrganizationId") if kind == "dataverse" else body.get("source")
-    return value if isinstance(value, str) and value else None
+        raw_type = f"dataverse.{entity}.{str(body.get('MessageName') or 'unknown').lower()}"
+    else:
+        identifier = body.get("source")
+        event_type = body.get("type")
+        raw_type = event_type if isinstance(event_type, str) and event_type else "unknown"
+    return PayloadHead(
+        kind=kind,
+        source_identifier=identifier if isinstance(identifier, str) and identifier else None,
+        raw_type=raw_type,
+    )
 
 
 # --- (a) HLF envelope --------------------------------------------------------
@@ -578,10 +562,14 @@ def dataverse_normalize(
 
 
 def payload_normalize(
-    *, body: Mapping[str, Any], mapping: DataverseMapping | None = None, size_exceeded: bool = False
+    *,
+    body: Mapping[str, Any],
+    kind: PayloadKind | None = None,
+    mapping: DataverseMapping | None = None,
+    size_exceeded: bool = False,
 ) -> list[NormalizedEvent]:
     """Normalise either payload kind; the one entry point the intake needs."""
-    if payload_kind(body) == "dataverse":
+    if (kind or payload_kind(body)) == "dataverse":
         mapping = mapping or DataverseMapping()
         return dataverse_normalize(body, mapping=mapping, size_exceeded=size_exceeded)
     return [envelope_parse(body)]

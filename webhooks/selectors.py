@@ -114,12 +114,6 @@ def webhook_source_with_active_secrets(
     return source, _decrypted([(row[0], row[1]) for row in rows], identifier=identifier)
 
 
-def inbound_event_get_by_webhook_id(*, source_identifier: str, webhook_id: str):
-    return InboundEvent.objects.filter(
-        source_identifier=source_identifier, webhook_id=webhook_id
-    ).first()
-
-
 # --- self-tests ------------------------------------------------------------------------
 
 

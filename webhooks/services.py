@@ -29,13 +29,11 @@ from webhooks.models import WebhookRejection, WebhookSecret, WebhookSource
 from webhooks.normalize import (
     MalformedPayload,
     NormalizationFailed,
-    payload_kind,
+    PayloadHead,
+    payload_inspect,
     payload_normalize,
-    raw_event_type,
-    source_identifier_of,
 )
 from webhooks.selectors import (
-    inbound_event_get_by_webhook_id,
     webhook_secret_list_active,
     webhook_source_active_secrets,
     webhook_source_with_active_secrets,
@@ -382,8 +380,8 @@ def _signature_headers_parse(headers: Mapping[str, str]) -> _SignatureHeaders:
     return _SignatureHeaders(msg_id, int(raw_timestamp), values[signing.HEADER_SIGNATURE])
 
 
-def _source_resolve(body: dict) -> tuple[WebhookSource, list[str]]:
-    identifier = source_identifier_of(body)
+def _source_resolve(head: PayloadHead) -> tuple[WebhookSource, list[str]]:
+    identifier = head.source_identifier
     if not identifier or len(identifier) > _MAX_IDENTIFIER:
         raise _Rejected(Reason.UNKNOWN_SOURCE, _AUTH_FAILED_DETAIL, identifier=identifier)
     source, secrets = webhook_source_with_active_secrets(identifier=identifier)
@@ -443,17 +441,21 @@ class _Normalized:
     event_type: str | None = None
 
 
-def _normalize(*, source: WebhookSource, body: dict, headers: Mapping[str, str]) -> _Normalized:
+def _normalize(
+    *, source: WebhookSource, body: dict, head: PayloadHead, headers: Mapping[str, str]
+) -> _Normalized:
     size_exceeded = SIZE_EXCEEDED_HEADER in headers
     try:
-        events = payload_normalize(body=body, mapping=source.mapping, size_exceeded=size_exceeded)
+        events = payload_normalize(
+            body=body, kind=head.kind, mapping=source.mapping, size_exceeded=size_exceeded
+        )
     except MalformedPayload as exc:
         raise _Rejected(
             Reason.MALFORMED_PAYLOAD, str(exc), source=source, identifier=source.identifier
         ) from exc
     except NormalizationFailed as exc:
         # Authentic but unusable (e.g. truncated by Dynamics): stored as failed, not guessed at.
-        return _Normalized(failure=str(exc), event_type=raw_event_type(body))
+        return _Normalized(failure=str(exc), event_type=head.raw_type)
     return _Normalized(
         events=[event.to_json() for event in events],
         occurred_at=events[0].occurred_at if events else None,
@@ -476,35 +478,27 @@ def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResu
 
 
 def _store(
-    *, source: WebhookSource, sig: _SignatureHeaders, body: dict, request: IntakeRequest
+    *,
+    source: WebhookSource,
+    sig: _SignatureHeaders,
+    body: dict,
+    head: PayloadHead,
+    request: IntakeRequest,
 ) -> IntakeResult:
-    normalized = _normalize(source=source, body=body, headers=request.headers)
-    try:
-        event, created = inbound_event_record(
-            organization=source.organization,
-            source_identifier=source.identifier,
-            webhook_id=sig.msg_id,
-            payload_format=payload_kind(body),
-            payload=body,
-            normalized=normalized.events,
-            occurred_at=normalized.occurred_at,
-            headers=headers_redact(request.headers),
-            failure=normalized.failure,
-            event_type=normalized.event_type,
-            is_self_test=webhook_id_is_self_test(sig.msg_id),
-        )
-    except DatabaseError:
-        raise
-    except Exception:
-        # Only the after-commit enqueue fails with something else (broker down). If the row
-        # is there, it is committed and the sweeper enqueues it again: still a 2xx.
-        event = inbound_event_get_by_webhook_id(
-            source_identifier=source.identifier, webhook_id=sig.msg_id
-        )
-        if event is None:
-            raise
-        logger.exception("webhook event %s stored but not enqueued", event.pk)
-        created = True
+    normalized = _normalize(source=source, body=body, head=head, headers=request.headers)
+    event, created = inbound_event_record(
+        organization=source.organization,
+        source_identifier=source.identifier,
+        webhook_id=sig.msg_id,
+        payload_format=head.kind,
+        payload=body,
+        normalized=normalized.events,
+        occurred_at=normalized.occurred_at,
+        headers=headers_redact(request.headers),
+        failure=normalized.failure,
+        event_type=normalized.event_type,
+        is_self_test=webhook_id_is_self_test(sig.msg_id),
+    )
     status = "accepted" if created else "duplicate"
     return IntakeResult(
         status_code=202 if created else 200, body={"status": status, "event_id": str(event.pk)}
@@ -530,10 +524,11 @@ def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
             )
         body = _json_object_parse(request.body)
         sig = _signature_headers_parse(request.headers)
-        source, secrets = _source_resolve(body)
+        head = payload_inspect(body)
+        source, secrets = _source_resolve(head)
         # Authenticate before anything else, a duplicate answer included.
         _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)
-        return _store(source=source, sig=sig, body=body, request=request)
+        return _store(source=source, sig=sig, body=body, head=head, request=request)
     except _Rejected as rejection:
         return _rejected_result(request, rejection)
 

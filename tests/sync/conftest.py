@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from sync import dispatch
 from sync.models import InboundEvent
 from sync.services import inbound_event_apply, inbound_event_record
-from sync.tasks import inbound_event_process
 
 
 def event_store(
@@ -35,10 +35,13 @@ def event_apply(event: InboundEvent):
 
 
 @pytest.fixture
-def enqueued(monkeypatch) -> list[str]:
-    """Event ids sent to the broker (nothing is really sent)."""
+def wakeups(monkeypatch) -> list[str]:
+    """Wake-ups of the inbox drain, "commit" (coalesced) or "now"/"in Ns" (nothing is sent)."""
     sent: list[str] = []
-    monkeypatch.setattr(inbound_event_process, "delay", lambda event_id: sent.append(event_id))
+    monkeypatch.setattr(dispatch._waker, "request", lambda: sent.append("commit"))
+    monkeypatch.setattr(
+        dispatch, "_publish", lambda countdown=None: sent.append(f"in {countdown or 0:g}s")
+    )
     return sent
 
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from celery.exceptions import Retry
+from django.conf import settings
 from django.db import OperationalError
 from django.test import override_settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -13,7 +13,7 @@ from sync import appliers, services
 from sync.models import InboundEvent
 from sync.periodic import PERIODIC_TASKS, periodic_tasks_install
 from sync.selectors import inbound_event_queue_depth, sync_status_for_organization
-from sync.tasks import inbound_event_process
+from sync.tasks import inbox_drain
 from tests.factories import MemberFactory, UserFactory
 from tests.sync import payloads as p
 from tests.sync.conftest import event_apply, event_store
@@ -38,24 +38,19 @@ def role_event(org, role, *, occurred_at=p.T0, member_id=p.MEMBER_ID):
 
 @pytest.fixture
 def retries(monkeypatch) -> list[float]:
-    """Countdowns the task asked Celery to retry with."""
+    """Countdowns the drain asked to be woken again after (retries falling due)."""
     countdowns: list[float] = []
-
-    def fake_retry(*args, countdown=None, **kwargs):
-        countdowns.append(countdown)
-        return Retry()
-
-    monkeypatch.setattr(inbound_event_process, "retry", fake_retry)
+    monkeypatch.setattr(
+        services.dispatch, "inbox_wake_later", lambda seconds: countdowns.append(seconds)
+    )
     return countdowns
 
 
 def run_task(event) -> str | None:
-    try:
-        status = inbound_event_process.run(str(event.id))
-    except Retry:
-        status = None
+    """Run the drain task once; the event's final status, or None while it waits."""
+    inbox_drain.run()
     event.refresh_from_db()
-    return status
+    return event.status if event.is_finished else None
 
 
 # --- ordering and idempotency ---------------------------------------------------------------------
@@ -259,17 +254,22 @@ def test_backoff_is_exponential_and_capped_below_the_visibility_timeout(
         assert services.retry_backoff_seconds(attempt=attempt) == expected
 
 
-def test_a_database_error_before_the_attempt_is_recorded_is_retried_by_the_task(
+def test_a_database_error_while_claiming_leaves_the_event_due_for_the_sweeper(
     org_a, monkeypatch, retries
 ):
     def down(**kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(services, "inbound_event_apply", down)
     event = role_event(org_a, "coordinator")
+    monkeypatch.setattr(services, "_inbox_claim", down)
 
-    assert run_task(event) is None
-    assert retries == [2]
+    with pytest.raises(OperationalError):
+        inbox_drain.run()
+    monkeypatch.undo()
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (Status.PENDING, 0)
+    assert services.inbound_events_due_count() == 1
 
 
 def test_an_unknown_member_waits_then_fails_after_the_window(org_a, clock, retries):
@@ -329,7 +329,7 @@ def test_an_event_another_worker_is_processing_is_left_alone_and_looked_at_later
     with override_settings(SYNC_PROCESSING_STUCK_SECONDS=120):
         result = event_apply(event)
 
-    assert (result.status, result.retry_in) == (Status.PROCESSING, 100)
+    assert (result.status, result.retry_in) == (Status.PROCESSING, None)
     assert event.attempts == 1
     kari.refresh_from_db()
     assert kari.role == "member"
@@ -341,14 +341,17 @@ def test_a_stuck_event_is_taken_over_and_the_old_attempt_cannot_finish_it(kari, 
     InboundEvent.objects.filter(pk=event.pk).update(
         status=Status.PROCESSING, attempts=1, started_at=first_claim
     )
+    old_claim = InboundEvent.objects.select_related("organization").get(pk=event.pk)
     clock.advance(121)
 
     with override_settings(SYNC_PROCESSING_STUCK_SECONDS=120):
         result = event_apply(event)
-    late = services._inbound_event_apply_claimed(event=event, claimed_at=first_claim)
+    late = services._batch_apply([old_claim], careful=False)
 
     assert (result.status, event.attempts) == (Status.SUCCEEDED, 2)
-    assert late.status == "superseded"
+    assert late == {}  # the old claim no longer holds the event: nothing applied again
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (Status.SUCCEEDED, 2)
 
 
 def test_a_duplicate_message_does_not_jump_a_scheduled_retry(org_a, clock):
@@ -403,7 +406,7 @@ def test_events_for_one_organisation_never_touch_another(org_a, org_b):
 
 
 def test_reprocess_turns_a_fixed_failure_into_success(
-    org_a, clock, enqueued, django_capture_on_commit_callbacks
+    org_a, clock, wakeups, django_capture_on_commit_callbacks
 ):
     event = role_event(org_a, "coordinator")
     event_apply(event)
@@ -422,7 +425,7 @@ def test_reprocess_turns_a_fixed_failure_into_success(
         )
 
     event.refresh_from_db()
-    assert (count, enqueued) == (1, [str(event.id)])
+    assert (count, wakeups) == (1, ["commit"])
     assert (event.status, event.attempts, event.reprocessed_by) == (
         Status.PENDING,
         0,
@@ -449,20 +452,14 @@ def test_reprocessing_restarts_the_wait_for_an_unknown_member(org_a, clock):
 # --- sweeping -------------------------------------------------------------------------------------
 
 
-@override_settings(SYNC_PENDING_GRACE_SECONDS=30, SYNC_PROCESSING_STUCK_SECONDS=120)
-def test_the_sweeper_re_enqueues_lost_and_stuck_events_once_per_grace_period(
-    org_a, clock, enqueued, django_capture_on_commit_callbacks
-):
+@override_settings(SYNC_PROCESSING_STUCK_SECONDS=120)
+def test_the_sweeper_wakes_the_drain_only_while_events_are_due(org_a, clock, wakeups):
     now = clock.now
     lost = role_event(org_a, "member")
-    fresh = role_event(org_a, "member", member_id="fresh")
     stuck = role_event(org_a, "member", member_id="stuck")
     busy = role_event(org_a, "member", member_id="busy")
     waiting = role_event(org_a, "member", member_id="waiting")
     done = role_event(org_a, "member", member_id="done")
-    InboundEvent.objects.filter(pk__in=[lost.pk, stuck.pk, busy.pk, waiting.pk, done.pk]).update(
-        received_at=now - timedelta(minutes=10)
-    )
     InboundEvent.objects.filter(pk=stuck.pk).update(
         status=Status.PROCESSING, started_at=now - timedelta(seconds=121)
     )
@@ -472,22 +469,17 @@ def test_the_sweeper_re_enqueues_lost_and_stuck_events_once_per_grace_period(
     InboundEvent.objects.filter(pk=waiting.pk).update(next_attempt_at=now + timedelta(seconds=60))
     InboundEvent.objects.filter(pk=done.pk).update(status=Status.SUCCEEDED)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        count = services.inbound_events_sweep()
-    with django_capture_on_commit_callbacks(execute=True):
-        again = services.inbound_events_sweep()  # right after: nothing new
+    assert services.inbound_events_sweep() == 2  # the lost message and the dead claim
+    assert wakeups == ["in 0s"]
 
-    assert count == 2
-    assert sorted(enqueued) == sorted([str(lost.id), str(stuck.id)])
-    assert again == 0
-    assert fresh.id not in enqueued
+    InboundEvent.objects.filter(pk__in=[lost.pk, stuck.pk]).update(status=Status.SUCCEEDED)
+    wakeups.clear()
+    assert services.inbound_events_sweep() == 0
+    assert wakeups == []
 
-    enqueued.clear()
-    clock.advance(31)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.inbound_events_sweep()
-    # The lost one again, and the one now past its grace; stuck waits another 120 s.
-    assert sorted(enqueued) == sorted([str(lost.id), str(fresh.id)])
+    clock.advance(61)  # the retry falls due, the busy claim now counts as dead
+    assert services.inbound_events_sweep() == 2
+    assert wakeups == ["in 0s"]
 
 
 # --- selectors and periodic tasks -----------------------------------------------------------------
@@ -531,7 +523,11 @@ def test_the_migration_installed_the_periodic_tasks_and_reinstalling_keeps_admin
     names = {name for name, _task, _setting in PERIODIC_TASKS}
     installed = PeriodicTask.objects.filter(name__in=names)
     assert {t.task for t in installed} == {"sync.inbound_events_sweep", "sync.worker_heartbeat"}
-    assert all(t.interval.every == 30 and t.enabled for t in installed)
+    assert {(t.task, t.interval.every) for t in installed} == {
+        ("sync.inbound_events_sweep", settings.SYNC_SWEEP_INTERVAL_SECONDS),
+        ("sync.worker_heartbeat", settings.SYNC_HEARTBEAT_INTERVAL_SECONDS),
+    }
+    assert all(t.enabled for t in installed)
     PeriodicTask.objects.filter(task="sync.worker_heartbeat").update(enabled=False)
 
     created = periodic_tasks_install(
@@ -541,3 +537,95 @@ def test_the_migration_installed_the_periodic_tasks_and_reinstalling_keeps_admin
     assert created == 0
     assert PeriodicTask.objects.filter(name__in=names).count() == 2
     assert not PeriodicTask.objects.get(task="sync.worker_heartbeat").enabled
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+
+def test_a_subjects_events_are_applied_in_portal_order_within_a_batch(org_a, retries):
+    created = p.envelope("membership.created", {"member_id": p.MEMBER_ID, "first_name": "A"})
+    second = p.envelope(
+        "membership.updated", {"member_id": p.MEMBER_ID, "first_name": "B"}, occurred_at=T1
+    )
+    third = p.envelope(
+        "membership.updated",
+        {"member_id": p.MEMBER_ID, "first_name": "C"},
+        occurred_at=T1 + timedelta(minutes=1),
+    )
+    # Received newest first: applied in that order the updates would wait for the create
+    # and the older update would then be skipped as stale.
+    stored = [event_store(org_a, events) for events in (third, second, created)]
+
+    report = services.inbox_drain()
+
+    assert (report.batches, report.statuses) == (1, {Status.SUCCEEDED: 3})
+    assert Member.objects.get(portal_member_id=p.MEMBER_ID).first_name == "C"
+    for event in stored:
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == (Status.SUCCEEDED, 1)
+    assert retries == []
+
+
+def test_one_bad_event_fails_alone_and_the_rest_of_its_batch_is_applied(kari, org_a):
+    good = [role_event(org_a, "coordinator", occurred_at=p.T0)]
+    bad = role_event(org_a, "boss", occurred_at=T1)
+    good.append(
+        event_store(
+            org_a, p.envelope("membership.created", {"member_id": "other", "first_name": "Ola"})
+        )
+    )
+
+    report = services.inbox_drain()
+
+    assert report.statuses == {Status.SUCCEEDED: 2, Status.FAILED: 1}
+    bad.refresh_from_db()
+    assert bad.status == Status.FAILED
+    kari.refresh_from_db()
+    assert kari.role == "coordinator"
+    assert Member.objects.filter(portal_member_id="other", organization=org_a).exists()
+
+
+def test_an_unexpected_error_fails_the_event_at_once_instead_of_leaving_it_processing(
+    kari, org_a, monkeypatch
+):
+    def crash(**kwargs):
+        raise ValueError("surrogates not allowed: Kari\ud800")
+
+    monkeypatch.setitem(appliers.APPLIERS, "role.updated", crash)
+    event = role_event(org_a, "coordinator")
+
+    services.inbox_drain()
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.next_attempt_at) == (Status.FAILED, 1, None)
+    assert "ValueError" in event.outcome
+    assert "Kari" not in event.outcome  # the exception text can hold payload values
+
+
+def test_an_event_that_killed_the_worker_every_time_fails_after_the_attempt_limit(
+    kari, org_a, clock
+):
+    event = role_event(org_a, "coordinator")
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.PROCESSING, attempts=10, started_at=clock.now - timedelta(seconds=121)
+    )
+
+    with override_settings(SYNC_MAX_ATTEMPTS=10, SYNC_PROCESSING_STUCK_SECONDS=120):
+        services.inbox_drain()
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (Status.FAILED, 11)
+    assert event.outcome.startswith("Gave up after 10 attempts")
+    kari.refresh_from_db()
+    assert kari.role == "member"  # not applied a last time
+
+
+def test_a_drain_stops_at_its_time_budget_and_hands_over_to_a_fresh_one(org_a, wakeups):
+    for n in range(5):
+        event_store(org_a, p.envelope("membership.created", {"member_id": f"m-{n}"}))
+
+    report = services.inbox_drain(batch_size=2, time_budget=0)
+
+    assert (report.batches, report.processed) == (1, 2)
+    assert wakeups == ["in 0s"]
+    assert InboundEvent.objects.filter(status=Status.PENDING).count() == 3

@@ -14,9 +14,9 @@ from webhooks.normalize import (
     NormalizedEvent,
     dataverse_normalize,
     envelope_parse,
+    payload_inspect,
     payload_kind,
     payload_normalize,
-    source_identifier_of,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dataverse"
@@ -166,19 +166,25 @@ def test_agentstatus_fixture_is_passed_on_as_unmapped_with_values_decoded():
 
 
 @pytest.mark.parametrize(
-    ("body", "kind", "source"),
+    ("body", "kind", "source", "raw_type"),
     [
-        (contact_fixture(), "dataverse", CONTACT_ORG),
-        (agent_fixture(), "dataverse", "55ff55ff-aa66-bb77-cc88-99dd99dd99dd"),
-        ({"type": "webhook.test", "source": "hlf-oslo"}, "envelope", "hlf-oslo"),
-        ({"type": "webhook.test", "source": 7}, "envelope", None),
-        ({"MessageName": "Update", "OrganizationId": "x"}, "envelope", None),
+        (contact_fixture(), "dataverse", CONTACT_ORG, "dataverse.contact.update"),
+        (
+            agent_fixture(),
+            "dataverse",
+            "55ff55ff-aa66-bb77-cc88-99dd99dd99dd",
+            "dataverse.msdyn_agentstatus.create",
+        ),
+        ({"type": "webhook.test", "source": "hlf-oslo"}, "envelope", "hlf-oslo", "webhook.test"),
+        ({"type": "webhook.test", "source": 7}, "envelope", None, "webhook.test"),
+        ({"MessageName": "Update", "OrganizationId": "x"}, "envelope", None, "unknown"),
     ],
 )
-def test_payload_kind_and_source_identifier(body, kind, source):
+def test_a_payload_is_inspected_once_for_kind_source_and_raw_type(body, kind, source, raw_type):
+    head = payload_inspect(body)
+
+    assert (head.kind, head.source_identifier, head.raw_type) == (kind, source, raw_type)
     assert payload_kind(body) == kind
-    assert source_identifier_of(body, kind) == source
-    assert source_identifier_of(body) == source
 
 
 # --- the Dataverse format traps ------------------------------------------------

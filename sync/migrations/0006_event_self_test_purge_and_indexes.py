@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('organizations', '0002_portal_base_url_https'),
-        ('sync', '0004_periodic_tasks'),
+        ('sync', '0005_inbox_unfinished_index'),
     ]
 
     operations = [
