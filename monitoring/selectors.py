@@ -7,6 +7,7 @@ is an indexed aggregate over a small set (unfinished or failed events, heartbeat
 probes). The number of queries is the same at 10 events and at 10 million.
 """
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,8 +43,6 @@ def endpoint_probe_url() -> str:
     base = settings.WEBHOOK_PUBLIC_URL
     if not base:
         # make run: the local server (PORT/HOST as the Makefile exports them).
-        import os
-
         host = os.environ.get("HOST", "127.0.0.1")
         base = f"http://{host}:{os.environ.get('PORT', '8000')}/webhooks/dynamics/"
     return base.rstrip("/") + "/health"

@@ -203,7 +203,8 @@ class DynamicsWebhookView(APIView):
             result = webhook_intake(request=intake)
         except DatabaseError:
             logger.exception("webhook could not be stored; answering 503")
-            _handled(intake, result="unavailable", reason="storage_unavailable")
+            # Not a §4.3 rejection: nothing was decided about the request.
+            _handled(intake, result="unavailable", reason=None)
             return Response(
                 {
                     "error": "storage_unavailable",

@@ -80,3 +80,14 @@ def test_sync_status_panel_carries_the_scoped_warning(all_healthy, as_org_admin_
     html = as_org_admin_a.get(url).content.decode()
     assert "organization-sync-warning" in html
     assert "Min Side cannot reach the integration since" in html
+
+
+def test_alerts_and_probes_are_hidden_from_organisation_admins(as_org_admin_a, all_healthy):
+    from monitoring.models import EndpointProbe
+    from tests.support.isolation import assert_admin_hidden
+
+    alert = Alert.objects.create(part="worker", notified_at=timezone.now())
+    assert_admin_hidden(as_org_admin_a, alert)
+    assert_admin_hidden(as_org_admin_a, EndpointProbe.objects.first())
+    index = as_org_admin_a.get(reverse(INDEX)).content.decode()
+    assert "monitoring/alert" not in index and "endpointprobe" not in index

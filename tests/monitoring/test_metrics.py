@@ -42,8 +42,21 @@ def test_metrics_refuses_a_missing_or_wrong_token(client, settings, token):
     assert "minside_" not in response.content.decode()
 
 
+@pytest.fixture
+def own_metrics_dir(tmp_path, monkeypatch, unique_id):
+    """This test's figures in a folder of its own (other pytest runs may share DATA_DIR).
+
+    A new process-tree name makes prometheus-client reopen its files, as after a fork.
+    """
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setenv("MINSIDE_METRICS_TREE", f"test-{unique_id[:8]}")
+    return tmp_path
+
+
 @pytest.mark.django_db
-def test_metrics_serve_spec_names_and_count_requests_and_events(client, settings, source_a, org_a):
+def test_metrics_serve_spec_names_and_count_requests_and_events(
+    client, settings, source_a, org_a, own_metrics_dir
+):
     settings.METRICS_TOKEN = TOKEN
     before = scrape(client).content.decode()
     assert deliver(client, envelope()).status_code == 202
@@ -55,6 +68,7 @@ def test_metrics_serve_spec_names_and_count_requests_and_events(client, settings
 
     response = scrape(client)
     assert response.status_code == 200
+    assert list(own_metrics_dir.glob("counter_test-*.db"))
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
 
