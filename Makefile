@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 DATA_DIR ?= $(CURDIR)/var
 export PORT HOST DATA_DIR
 
-.PHONY: run test lint install install-dev migrate seed bench clean
+.PHONY: run test fuzz lint install install-dev migrate seed bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,12 +44,20 @@ test: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make fuzz: the fuzz tests only, with many more examples (FUZZ_MAX_EXAMPLES per property,
+## default 2000; fresh random inputs each run, HYPOTHESIS_PROFILE=ci for the fixed CI set)
+FUZZ_MAX_EXAMPLES ?= 2000
+HYPOTHESIS_PROFILE ?= fuzz
+fuzz: install-dev
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) \
+		$(BIN)/python -m pytest -m fuzz tests/fuzz $(PYTEST_ARGS)
+
 lint: install-dev
 	$(BIN)/ruff check .
 
+## make bench: every benchmark on PostgreSQL + Redis and the embedded default; rewrites docs/performance.md
 bench: install-dev
-	$(BIN)/python bench/intake.py
-	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -234,6 +234,7 @@ def main() -> int:
     parser.add_argument("--paced-seconds", type=int, default=10, help="length of the 100 req/s run")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per figure")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 3)))
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
     data_dir = tempfile.mkdtemp(prefix="minside-bench-")
@@ -301,6 +302,21 @@ def main() -> int:
         f"{best} ({'met' if ratio >= GOAL_RATIO else 'NOT met'}); p99 < {GOAL_P99_MS:.0f} ms at "
         f"100 req/s -> {paced_p99:.1f} ms ({'met' if paced_p99 < GOAL_P99_MS else 'NOT met'})"
     )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "workers": args.workers,
+                    "levels": {
+                        str(level): {
+                            kind: {k: figures[(kind, level)][k] for k in ("rps", "p50", "p99")}
+                            for kind in ("baseline", "intake")
+                        }
+                        for level in [*levels, "paced"]
+                    },
+                }
+            )
+        )
     return 0
 
 

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads the path or query: NUL and control bytes are a 400 (issue 12).
+    "config.middleware.HostileRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -185,6 +187,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded default. Folders are created by `config.celery` when the app loads,
     # not here: importing settings writes nothing.
     BROKER_DIR = DATA_DIR / "broker"
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -230,6 +233,14 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_PUBLIC_URL = env.str("WEBHOOK_PUBLIC_URL", default="")
 WEBHOOK_DEFAULT_TOLERANCE_SECONDS = env.int("WEBHOOK_DEFAULT_TOLERANCE_SECONDS", default=300)
 WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+# Floods (SPEC §4.3): past this many rejections per minute from one client address, further
+# refusals are answered 429 rate_limited and counted per minute instead of stored one by
+# one (0 turns this off). Authentic, correctly signed requests are never throttled.
+WEBHOOK_REJECTION_RATE_PER_MINUTE = env.int("WEBHOOK_REJECTION_RATE_PER_MINUTE", default=60)
+# Absurd headers are refused with the JSON shape; gunicorn's own limits are set above these
+# so that such requests reach Django at all.
+WEBHOOK_MAX_HEADERS = env.int("WEBHOOK_MAX_HEADERS", default=100)
+WEBHOOK_MAX_HEADER_BYTES = env.int("WEBHOOK_MAX_HEADER_BYTES", default=8192)
 
 # --- Sync (SPEC §5) ------------------------------------------------------------------
 # The sweeper wakes the drain for due events nothing woke it for (a lost message); it is

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from organizations.fields import DisplaySafeDateTimeField
+
 _HOST_LINE = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?"
 allowed_hosts_validator = RegexValidator(
     regex=rf"^\s*(?:{_HOST_LINE}\s*(?:\n\s*{_HOST_LINE}\s*)*)?$",
@@ -119,9 +121,9 @@ class Member(models.Model):
     )
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+    deactivated_at = DisplaySafeDateTimeField(_("deactivated at"), null=True, blank=True)
     deactivation_reason = models.CharField(_("deactivation reason"), max_length=255, blank=True)
-    source_updated_at = models.DateTimeField(
+    source_updated_at = DisplaySafeDateTimeField(
         _("last change applied from Min Side"), null=True, blank=True
     )
     user = models.OneToOneField(
@@ -186,7 +188,7 @@ class CourseEnrollment(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.ENROLLED
     )
     starts_on = models.DateField(_("starts on"), null=True, blank=True)
-    source_updated_at = models.DateTimeField(
+    source_updated_at = DisplaySafeDateTimeField(
         _("last change applied from Min Side"), null=True, blank=True
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

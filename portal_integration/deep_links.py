@@ -70,7 +70,12 @@ def host_allowed(*, netloc: str, allowed_hosts: list[str]) -> bool:
 
 
 def deep_link_fill(*, url_template: str, values: dict[str, str]) -> str:
-    """Fill in the placeholders, each value URL-encoded (spaces, `&`, non-ASCII)."""
+    """Fill in the placeholders, each value URL-encoded (spaces, `&`, non-ASCII).
+
+    A character UTF-8 cannot encode (a lone surrogate) becomes `?`, encoded: the link
+    still opens, and nothing unencoded ever reaches the URL.
+    """
     return _PLACEHOLDER.sub(
-        lambda match: quote(str(values.get(match.group(1), "")), safe=""), url_template
+        lambda match: quote(str(values.get(match.group(1), "")), safe="", errors="replace"),
+        url_template,
     )

@@ -7,6 +7,7 @@ member or enrollment may still be on its way; retry for a while). Lookups are al
 filtered by the event's organisation, so colliding portal ids never cross organisations.
 """
 
+import reprlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import models
+from django.db import DataError, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -25,12 +26,21 @@ from rest_framework.authtoken.models import Token
 
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.permissions import user_holds_admin_rights
+from organizations.values import text_storable, text_storable_or_replaced
 
 ROLES = tuple(Member.Role.values)
 ENROLLMENT_STATUSES = tuple(CourseEnrollment.Status.values)
 _REASON_MAX_LENGTH = Member._meta.get_field("deactivation_reason").max_length
 MEMBER_TEXT_FIELDS = ("first_name", "last_name", "email", "phone")
 ENROLLMENT_TEXT_FIELDS = ("course_id", "course_name")
+_ID_MAX_LENGTH = {
+    "member_id": Member._meta.get_field("portal_member_id").max_length,
+    "enrollment_id": CourseEnrollment._meta.get_field("portal_enrollment_id").max_length,
+}
+# Values quoted in outcomes stay short and flat, however deep or long they came.
+_repr = reprlib.Repr()
+_repr.maxlevel, _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict = 2, 60, 60, 4, 4
+_quote = _repr.repr
 
 
 class EventInvalid(Exception):
@@ -53,13 +63,33 @@ Applier = Callable[..., Applied]
 # --- reading and checking `data` ---------------------------------------------------------
 
 
+def _unstorable(subject: str, key: str) -> EventInvalid:
+    return EventInvalid(
+        _(
+            "%(subject)s: %(field)s contains characters that cannot be stored "
+            "(NUL or a lone surrogate)"
+        )
+        % {"subject": subject, "field": key}
+    )
+
+
 def _required_id(data: dict, key: str, *, subject: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise EventInvalid(
             _("%(subject)s: %(field)s is missing") % {"subject": subject, "field": key}
         )
-    return value.strip()
+    value = value.strip()
+    if not text_storable(value):
+        raise _unstorable(subject, key)
+    max_length = _ID_MAX_LENGTH.get(key)
+    if max_length and len(value) > max_length:
+        # Never truncated: a cut id would name another (or no) member.
+        raise EventInvalid(
+            _("%(subject)s: %(field)s is %(length)d characters long; at most %(max)d fit")
+            % {"subject": subject, "field": key, "length": len(value), "max": max_length}
+        )
+    return value
 
 
 def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> str:
@@ -68,9 +98,11 @@ def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> s
         return ""
     if not isinstance(value, str):
         raise EventInvalid(
-            _("%(subject)s: %(field)s must be text, not %(value)r")
-            % {"subject": subject, "field": key, "value": value}
+            _("%(subject)s: %(field)s must be text, not %(value)s")
+            % {"subject": subject, "field": key, "value": _quote(value)}
         )
+    if not text_storable(value):
+        raise _unstorable(subject, key)
     value = value.strip()
     max_length = model._meta.get_field(key).max_length
     if max_length and len(value) > max_length:
@@ -83,8 +115,8 @@ def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> s
             validate_email(value)
         except ValidationError as exc:
             raise EventInvalid(
-                _("%(subject)s: email %(value)r is not a valid email address")
-                % {"subject": subject, "value": value}
+                _("%(subject)s: email %(value)s is not a valid email address")
+                % {"subject": subject, "value": _quote(value)}
             ) from exc
     return value
 
@@ -103,18 +135,23 @@ def _date(data: dict, key: str, *, subject: str) -> date | None:
             parsed = None
     if parsed is None:
         raise EventInvalid(
-            _("%(subject)s: %(field)s %(value)r is not a date (YYYY-MM-DD)")
-            % {"subject": subject, "field": key, "value": value}
+            _("%(subject)s: %(field)s %(value)s is not a date (YYYY-MM-DD)")
+            % {"subject": subject, "field": key, "value": _quote(value)}
         )
     return parsed
 
 
 def _choice(data: dict, key: str, choices: tuple[str, ...], *, subject: str) -> str:
     value = data[key]
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise EventInvalid(
-            _("%(subject)s: %(field)s %(value)r is not one of %(choices)s")
-            % {"subject": subject, "field": key, "value": value, "choices": ", ".join(choices)}
+            _("%(subject)s: %(field)s %(value)s is not one of %(choices)s")
+            % {
+                "subject": subject,
+                "field": key,
+                "value": _quote(value),
+                "choices": ", ".join(choices),
+            }
         )
     return value
 
@@ -223,6 +260,23 @@ def _stale(
     )
 
 
+def _save(row: models.Model, **kwargs) -> None:
+    """Save; a value the database still refuses fails the event at once.
+
+    The checks above should leave nothing for the database to refuse; this is the net
+    under them, so a refused value is a readable `failed`, never a retry loop or a crash.
+    No savepoint of its own (the drain's hot path): the caller's transaction or savepoint
+    is undone by the EventInvalid, as for any other.
+    """
+    try:
+        row.save(**kwargs)
+    except (DataError, ValueError) as exc:  # psycopg refuses NUL and surrogates as ValueError
+        raise EventInvalid(
+            _("%(model)s could not be stored: the database refused a value (%(error)s)")
+            % {"model": row._meta.verbose_name, "error": type(exc).__name__}
+        ) from exc
+
+
 def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | None) -> list[str]:
     """Set changed values on `row` and advance its source time; return the changed fields."""
     changed = [key for key, value in values.items() if row.pk is None or getattr(row, key) != value]
@@ -235,7 +289,7 @@ def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | N
         row.source_updated_at = occurred_at
         fields.append("source_updated_at")
     if fields and row.pk is not None:
-        row.save(update_fields=[*fields, "updated_at"])
+        _save(row, update_fields=[*fields, "updated_at"])
     return changed
 
 
@@ -257,7 +311,7 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         member = Member(organization=organization, portal_member_id=member_id)
         values.setdefault("role", Member.Role.MEMBER)
         _assign(member, values, occurred_at)
-        member.save()
+        _save(member)
         _member_remember(member)
         return Applied(
             _("%(subject)s: created (%(name)s, role %(role)s)")
@@ -314,8 +368,11 @@ def _login_user_set_active(member: Member, *, active: bool) -> str:
 def membership_deactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
     member_id = _required_id(data, "member_id", subject=_("Member"))
     subject = _member_subject(member_id)
-    # A long or odd reason must never stop a deactivation: keep what fits.
-    reason = str(data.get("reason") or "").strip()[:_REASON_MAX_LENGTH]
+    # A long or odd reason must never stop a deactivation: keep what fits, and what can
+    # be stored (a NUL or lone surrogate becomes U+FFFD).
+    raw_reason = data.get("reason")
+    reason = raw_reason if isinstance(raw_reason, str) else ""
+    reason = text_storable_or_replaced(reason.strip()[:_REASON_MAX_LENGTH])
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.deactivated"):
         return stale
@@ -404,7 +461,7 @@ def _enrollment_applier(event_type: str) -> Applier:
                 organization=organization, portal_enrollment_id=enrollment_id
             )
             _assign(enrollment, values, occurred_at)
-            enrollment.save()
+            _save(enrollment)
             return Applied(
                 _("%(subject)s: created (course %(course)s, status %(status)s)")
                 % {
@@ -441,10 +498,28 @@ APPLIERS: dict[str, Applier] = {
 
 
 def event_apply(
-    *, organization: Organization, event_type: str, occurred_at: datetime | None, data: dict
+    *,
+    organization: Organization,
+    event_type: str,
+    occurred_at: datetime | None,
+    data: dict,
+    received_at: datetime | None = None,
 ) -> Applied:
-    """Apply one normalised event; unknown types (e.g. `dataverse.*`) are skipped."""
+    """Apply one normalised event; unknown types (e.g. `dataverse.*`) are skipped.
+
+    `received_at` (when the intake stored the event; now if not given) caps the event's
+    time: a member's or enrollment's source time never moves past the moment an event was
+    received, so a sender's clock error, or an old event from before the intake refused
+    far-future times, cannot make every later real change look stale.
+    """
     applier = APPLIERS.get(event_type)
     if applier is None:
-        return Applied(_("unsupported event type %(type)s") % {"type": event_type}, skipped=True)
+        return Applied(
+            _("unsupported event type %(type)s") % {"type": str(event_type)[:100]}, skipped=True
+        )
+    if not isinstance(data, dict):
+        raise EventInvalid(_("the event's data is not an object"))
+    if occurred_at is not None:
+        ceiling = received_at or timezone.now()
+        occurred_at = min(occurred_at, ceiling)
     return applier(organization=organization, occurred_at=occurred_at, data=data)

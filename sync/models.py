@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organizations.fields import DisplaySafeDateTimeField
 from organizations.models import Organization
 
 
@@ -42,7 +43,7 @@ class InboundEvent(models.Model):
     # The SPEC §4.2 events this payload stands for: [{"type", "occurred_at", "data"}].
     normalized = models.JSONField(_("normalised events"), default=list, blank=True)
     headers = models.JSONField(_("headers (redacted)"), default=dict, blank=True)
-    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    occurred_at = DisplaySafeDateTimeField(_("occurred at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING

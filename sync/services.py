@@ -71,6 +71,44 @@ def _subject_ids(normalized: list[dict]) -> str:
     return " ".join(ids)[: InboundEvent._meta.get_field("subject_ids").max_length]
 
 
+class RecordPreconditionFailed(Exception):
+    """The caller's condition did not hold at the insert (or the id was known): nothing stored."""
+
+
+_insert_if_sql: dict[tuple[str, str], str] = {}
+
+
+def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
+    """INSERT … SELECT … WHERE <condition> ON CONFLICT DO NOTHING: one statement.
+
+    Lets the intake check that its cached view of the source is still current in the
+    same round trip that stores the event. Returns whether a row was inserted.
+    """
+    meta = InboundEvent._meta
+    fields = meta.concrete_fields
+    condition_sql, condition_params = condition
+    key = (connection.vendor, condition_sql)
+    sql = _insert_if_sql.get(key)
+    if sql is None:  # built once per process: column types do not change
+        quote = connection.ops.quote_name
+        if connection.vendor == "postgresql":
+            # Untyped parameters in a SELECT list would be text; say each column's type.
+            placeholders = [f"CAST(%s AS {f.db_type(connection)})" for f in fields]
+        else:
+            placeholders = ["%s"] * len(fields)
+        sql = _insert_if_sql[key] = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
+            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
+            "ON CONFLICT DO NOTHING"
+        )
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    with transaction.atomic() if connection.vendor == "sqlite" else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*values, *condition_params])
+            return cursor.rowcount == 1
+
+
 def inbound_event_record(
     *,
     organization,
@@ -83,6 +121,7 @@ def inbound_event_record(
     headers: dict | None = None,
     failure: str | None = None,
     event_type: str | None = None,
+    only_if: tuple[str, list] | None = None,
     is_self_test: bool = False,
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
@@ -90,7 +129,10 @@ def inbound_event_record(
     The row is committed before the caller answers 2xx; the drain is woken only after
     the commit, so a worker never looks for a row that is not there yet. `failure`
     stores an authentic payload that cannot be processed (e.g. truncated by Dynamics)
-    as failed; `event_type` then names what the sender sent.
+    as failed; `event_type` then names what the sender sent. `only_if` (SQL, params)
+    stores it only if that condition holds at the insert, else raises
+    RecordPreconditionFailed (also for a known webhook-id: the caller's checked path
+    answers duplicates).
     """
     event = InboundEvent(
         organization=organization,
@@ -109,8 +151,18 @@ def inbound_event_record(
         event.status = Status.FAILED
         event.outcome = failure
         event.finished_at = timezone.now()
+    # On PostgreSQL outside a transaction the INSERT commits on its own (one round trip
+    # instead of three); SQLite takes its write lock up front in an IMMEDIATE transaction,
+    # and inside a caller's transaction a savepoint keeps a duplicate from breaking it.
+    if only_if is not None:
+        if not _insert_if(event, only_if):
+            raise RecordPreconditionFailed
+        if not failure:
+            dispatch.inbox_wake_on_commit()
+        return event, True
+    own_transaction = connection.in_atomic_block or connection.vendor == "sqlite"
     try:
-        with transaction.atomic():
+        with transaction.atomic() if own_transaction else nullcontext():
             event.save(force_insert=True)
     except IntegrityError:
         existing = InboundEvent.objects.filter(

@@ -24,6 +24,7 @@ def test_readyz_names_the_broker_when_it_is_down(client, monkeypatch):
     for key in ("broker_url", "broker_write_url"):
         monkeypatch.setitem(health.celery_app.conf, key, "redis://127.0.0.1:9/0")
     monkeypatch.setitem(health.celery_app.conf, "broker_transport_options", {})
+    monkeypatch.setitem(health.celery_app.conf, "broker_transport", None)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]

@@ -21,7 +21,13 @@ from organizations.admin_scoping import (
     ReadOnlyAdminMixin,
 )
 from organizations.permissions import user_is_global_admin
-from webhooks.models import WebhookHealth, WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.models import (
+    WebhookHealth,
+    WebhookRejection,
+    WebhookRejectionRollup,
+    WebhookSecret,
+    WebhookSource,
+)
 from webhooks.selectors import webhook_self_test_list
 from webhooks.services import (
     webhook_secret_generate,
@@ -372,3 +378,13 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
                 ),
             ),
         )
+
+
+@admin.register(WebhookRejectionRollup)
+class WebhookRejectionRollupAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
+    """Rejections past the flood rate, counted per address, reason and minute."""
+
+    list_display = ("minute", "client_address", "reason", "count", "last_seen_at")
+    list_filter = ("reason",)
+    date_hierarchy = "minute"
+    search_fields = ("client_address",)

@@ -1,5 +1,7 @@
 """Webhook sources, their encrypted secrets and the log of refused deliveries."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -86,7 +88,7 @@ class WebhookSource(models.Model):
     def __str__(self) -> str:
         return self.identifier
 
-    @property
+    @cached_property
     def mapping(self) -> DataverseMapping:
         return DataverseMapping.from_overrides(self.dataverse_mapping)
 
@@ -121,6 +123,20 @@ class WebhookSecret(models.Model):
 
     def __str__(self) -> str:
         return self.masked
+
+    # Whatever changes a secret moves its source's `updated_at`, the version every
+    # process's intake cache is checked against (webhooks.selectors).
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        self._source_touch()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        self._source_touch()
+        return deleted
+
+    def _source_touch(self) -> None:
+        WebhookSource.objects.filter(pk=self.source_id).update(updated_at=timezone.now())
 
     @property
     def masked(self) -> str:
@@ -211,10 +227,44 @@ class WebhookRejection(models.Model):
             # Counting by reason over a time window (health dashboard).
             models.Index(fields=["reason", "received_at"], name="webhook_rejection_reason_time"),
             models.Index(fields=["source", "-received_at"], name="webhook_rejection_source"),
+            # The flood limiter counts one address's recent rejections (SPEC §4.3 Floods).
+            models.Index(
+                fields=["client_address", "received_at"], name="webhook_rejection_client_time"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.status_code})"
+
+
+class WebhookRejectionRollup(models.Model):
+    """Rejections from one address beyond the rate, counted per reason and minute.
+
+    Past `WEBHOOK_REJECTION_RATE_PER_MINUTE` an address's refusals are answered
+    `429 rate_limited` and only counted here, so forged traffic cannot fill the database.
+    """
+
+    # "" when the client address could not be read.
+    client_address = models.CharField(_("client address"), max_length=45, blank=True)
+    reason = models.CharField(_("reason"), max_length=40, choices=WebhookRejection.Reason.choices)
+    minute = models.DateTimeField(_("minute"))
+    count = models.PositiveIntegerField(_("requests"), default=0)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook rejection roll-up")
+        verbose_name_plural = _("webhook rejection roll-ups")
+        ordering = ["-minute", "client_address", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_address", "reason", "minute"],
+                name="unique_webhook_rejection_rollup",
+            ),
+        ]
+        indexes = [models.Index(fields=["minute"], name="webhook_rollup_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.client_address or '?'} {self.reason} ×{self.count}"
 
 
 class WebhookHealth(WebhookSource):

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sync.events import NormalizedEvent
+from webhooks.validation import EARLIEST_EVENT_TIME, LATEST_REPRESENTABLE_TIME, MAX_NESTING_DEPTH
 
 PayloadKind = Literal["envelope", "dataverse"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # WCF DataContractJsonSerializer dates; the optional offset is display-only, the number is UTC.
-_DATE_RE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_DATE_RE = re.compile(r"^/Date\((-?[0-9]{1,20})([+-][0-9]{4})?\)/$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 _STATE_ACTIVE, _STATE_INACTIVE = 0, 1
 DEFAULT_ROLE = "member"
@@ -39,7 +40,18 @@ def _iso_datetime_parse(*, value: Any, field_name: str) -> datetime:
     if parsed.tzinfo is None:
         # A naive time is ambiguous by hours; refuse rather than guess a zone.
         raise MalformedPayload(f"'{field_name}' must include a timezone (e.g. 'Z'): {value!r}.")
-    return parsed.astimezone(UTC)
+    return _in_range(parsed, what=f"'{field_name}' {value!r}")
+
+
+def _in_range(moment: datetime, *, what: str) -> datetime:
+    """`moment` in UTC, refused when some UTC offset could not show it (9999-12-31T23:00-05:00)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise MalformedPayload(f"{what} is outside the representable date range.") from exc
+    if not EARLIEST_EVENT_TIME <= utc <= LATEST_REPRESENTABLE_TIME:
+        raise MalformedPayload(f"{what} is outside the representable date range.")
+    return utc
 
 
 # --- routing -----------------------------------------------------------------
@@ -255,17 +267,22 @@ def _date_decode(value: str) -> datetime:
     if not match:
         raise MalformedPayload(f"Not a Dataverse date: {value!r} (expected '/Date(<ms>[±hhmm])/').")
     try:
-        return _EPOCH + timedelta(milliseconds=int(match.group(1)))
-    except OverflowError as exc:
-        raise MalformedPayload(f"Dataverse date out of range: {value!r}.") from exc
+        moment = _EPOCH + timedelta(milliseconds=int(match.group(1)))
+    except (OverflowError, ValueError) as exc:
+        raise MalformedPayload(f"Dataverse date out of range: {value[:40]!r}.") from exc
+    return _in_range(moment, what=f"Dataverse date {value[:40]!r}")
 
 
-def _value_decode(value: Any, *, where: str) -> Any:
+def _value_decode(value: Any, *, where: str, depth: int = 0) -> Any:
     """Decode one attribute value from its Dataverse JSON form to Python."""
+    if depth > MAX_NESTING_DEPTH:
+        # A bound of our own: the normaliser also reads payloads that did not pass the
+        # intake's byte scan (reconciliation, stored events), and must never recurse away.
+        raise MalformedPayload(f"{where[:200]}: nested deeper than {MAX_NESTING_DEPTH} levels.")
     if isinstance(value, str):
         return _date_decode(value) if value.startswith("/Date(") else value
     if isinstance(value, list):
-        return [_value_decode(item, where=where) for item in value]
+        return [_value_decode(item, where=where, depth=depth + 1) for item in value]
     if not isinstance(value, Mapping):
         return value
     type_name = _type_name(value)
@@ -278,20 +295,25 @@ def _value_decode(value: Any, *, where: str) -> Any:
         ref_id = value.get("Id")
         if ref_id is not None and not isinstance(ref_id, str):
             raise MalformedPayload(f"{where}: EntityReference 'Id' must be a string.")
-        return _Ref(id=ref_id, logical_name=value.get("LogicalName"), name=value.get("Name"))
+        logical_name, name = value.get("LogicalName"), value.get("Name")
+        return _Ref(
+            id=ref_id,
+            logical_name=logical_name if isinstance(logical_name, str) else None,
+            name=name if isinstance(name, str) else None,
+        )
     if type_name == "Money":
         amount = value.get("Value")
         if not isinstance(amount, int | float) or isinstance(amount, bool):
             raise MalformedPayload(f"{where}: Money without a numeric 'Value'.")
         return amount
     if type_name == "Entity" or "Attributes" in value:
-        return _entity_decode(value, where=where)
+        return _entity_decode(value, where=where, depth=depth + 1)
     # Other typed values (AliasedValue, EntityCollection, …) are not used by the
     # mapping; they are JSON already, so keep them as they came.
     return value
 
 
-def _pairs_decode(value: Any, *, where: str, decode: bool = True) -> dict[str, Any]:
+def _pairs_decode(value: Any, *, where: str, decode: bool = True, depth: int = 0) -> dict[str, Any]:
     """Decode a Dataverse `[{"key": …, "value": …}]` collection into a dict."""
     if value is None:
         return {}
@@ -303,15 +325,17 @@ def _pairs_decode(value: Any, *, where: str, decode: bool = True) -> dict[str, A
             raise MalformedPayload(f"{where} must be a list of {{key, value}} pairs.")
         key = item["key"]
         raw = item.get("value")
-        pairs[key] = _value_decode(raw, where=f"{where}[{key}]") if decode else raw
+        pairs[key] = _value_decode(raw, where=f"{where}[{key}]", depth=depth + 1) if decode else raw
     return pairs
 
 
-def _entity_decode(value: Any, *, where: str) -> _Entity:
+def _entity_decode(value: Any, *, where: str, depth: int = 0) -> _Entity:
     if not isinstance(value, Mapping):
         raise MalformedPayload(f"{where} must be an Entity object.")
     return _Entity(
-        attributes=_pairs_decode(value.get("Attributes"), where=f"{where}.Attributes"),
+        attributes=_pairs_decode(
+            value.get("Attributes"), where=f"{where}.Attributes", depth=depth + 1
+        ),
         formatted_values=_pairs_decode(
             value.get("FormattedValues"), where=f"{where}.FormattedValues", decode=False
         ),

@@ -7,6 +7,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -17,15 +18,21 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
-from sync.services import inbound_event_record
-from webhooks import signing
+from sync.services import RecordPreconditionFailed, inbound_event_record
+from webhooks import signing, validation
 from webhooks.crypto import ciphertext_reencrypt, secret_encrypt
-from webhooks.models import WebhookRejection, WebhookSecret, WebhookSource
+from webhooks.models import (
+    WebhookRejection,
+    WebhookRejectionRollup,
+    WebhookSecret,
+    WebhookSource,
+)
 from webhooks.normalize import (
     MalformedPayload,
     NormalizationFailed,
@@ -36,6 +43,7 @@ from webhooks.normalize import (
 from webhooks.selectors import (
     webhook_secret_list_active,
     webhook_source_active_secrets,
+    webhook_source_cached,
     webhook_source_with_active_secrets,
 )
 
@@ -56,6 +64,14 @@ _MAX_STORED_HEADERS = 50
 _MAX_HEADER_VALUE = 500
 _MAX_WEBHOOK_ID = 255
 _MAX_IDENTIFIER = 200
+# Standard Webhooks lists one signature per active secret; a handful covers any rotation.
+_MAX_SIGNATURES = 20
+_SIGNATURE_HEADERS = (signing.HEADER_ID, signing.HEADER_TIMESTAMP, signing.HEADER_SIGNATURE)
+RATE_LIMITED = "rate_limited"
+RATE_LIMITED_RETRY_AFTER_SECONDS = 60
+# Database errors that mean "down, retry later" (503); any other DatabaseError (a value
+# the database refuses) is the request's fault and can never succeed on a retry.
+DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 
 REJECTION_STATUS = {
     Reason.UNSUPPORTED_MEDIA_TYPE: 415,
@@ -124,6 +140,7 @@ def _secret_validate(secret: str) -> None:
 
 def _secret_store(*, source: WebhookSource, plaintext: str) -> WebhookSecret:
     masked = signing.secret_mask(plaintext)
+    # Saving a secret moves the source's version, so every intake cache reloads.
     return WebhookSecret.objects.create(
         source=source,
         ciphertext=secret_encrypt(plaintext),
@@ -244,6 +261,8 @@ class IntakeRequest:
     body: bytes | None
     body_too_large: bool = False
     content_type_ok: bool = True
+    # Reading the body failed (client went away, broken chunking): refused as malformed.
+    body_unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,14 +270,23 @@ class IntakeResult:
     status_code: int
     body: dict[str, Any]
     reason: str | None = None  # the rejection code, if refused
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class _Rejected(Exception):
     def __init__(
-        self, reason: str, detail: str, *, source: WebhookSource | None = None, identifier=None
+        self,
+        reason: str,
+        detail: str,
+        *,
+        source: WebhookSource | None = None,
+        identifier=None,
+        authenticated: bool = False,
     ):
         super().__init__(reason)
         self.reason, self.detail, self.source, self.identifier = reason, detail, source, identifier
+        # Refused after its signature verified: never throttled (SPEC §4.3 Floods).
+        self.authenticated = authenticated
 
 
 def media_type_is_json(content_type: str | None) -> bool:
@@ -266,14 +294,14 @@ def media_type_is_json(content_type: str | None) -> bool:
 
 
 def headers_redact(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers safe to store: credentials replaced, values and count bounded."""
+    """Headers safe to store: credentials replaced, values and count bounded, no NUL."""
     redacted: dict[str, str] = {}
     for name, value in list(headers.items())[:_MAX_STORED_HEADERS]:
-        lowered = name.lower()
+        lowered = validation.text_storable_or_replaced(str(name).lower()[:_MAX_HEADER_VALUE])
         if any(part in lowered for part in _SENSITIVE_HEADER_PARTS):
             redacted[lowered] = REDACTED
         else:
-            redacted[lowered] = str(value)[:_MAX_HEADER_VALUE]
+            redacted[lowered] = validation.text_storable_or_replaced(str(value)[:_MAX_HEADER_VALUE])
     return redacted
 
 
@@ -301,13 +329,15 @@ def webhook_rejection_record(
         request.client_address,
         len(body),
     )
+    if source_identifier:
+        source_identifier = validation.text_storable_or_replaced(source_identifier[:200])
     try:
         with transaction.atomic():
             return WebhookRejection.objects.create(
                 reason=reason,
                 status_code=REJECTION_STATUS[reason],
-                detail=detail[:500],
-                source_identifier=(source_identifier or None) and source_identifier[:200],
+                detail=validation.text_storable_or_replaced(str(detail)[:500]),
+                source_identifier=source_identifier or None,
                 source=source,
                 organization_id=source.organization_id if source else None,
                 client_address=_client_address(request.client_address),
@@ -321,30 +351,126 @@ def webhook_rejection_record(
         return None
 
 
-def _reject_json_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
+# --- floods (SPEC §4.3): rejections past the rate are answered 429 and only counted -------
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+def _rejections_over_rate(address: str | None) -> bool:
+    """Whether `address` already had its rate of individually recorded rejections.
+
+    Counted on the stored rows of the last minute (an indexed count of at most `rate`
+    rows), so every process sees the same figure. Only refusals ask; an authentic
+    request never reaches this.
+    """
+    rate = settings.WEBHOOK_REJECTION_RATE_PER_MINUTE
+    if rate <= 0 or address is None:
+        return False
+    since = timezone.now() - timedelta(minutes=1)
+    try:
+        recent = (
+            WebhookRejection.objects.filter(client_address=address, received_at__gte=since)
+            .order_by()
+            .values("pk")[:rate]
+            .count()
+        )
+    except DatabaseError:
+        return False  # the database is down: the recorder logs instead, nothing to protect
+    return recent >= rate
+
+
+# Roll-up counts wait here and are written at most once a second per process, so a flood
+# costs no database write per request (nor a lock an authentic request could wait for).
+ROLLUP_FLUSH_SECONDS = 1.0
+_rollup_lock = threading.Lock()
+_rollup_pending: dict[tuple[str, str, Any], int] = {}
+_rollup_flushed_at = float("-inf")
+
+
+def webhook_rejection_rollup_add(*, client_address: str | None, reason: str) -> None:
+    """Count one throttled rejection; written to its roll-up row within about a second."""
+    global _rollup_flushed_at
+    now = timezone.now()
+    key = (client_address or "", str(reason), now.replace(second=0, microsecond=0))
+    with _rollup_lock:
+        _rollup_pending[key] = _rollup_pending.get(key, 0) + 1
+        due = time.monotonic() - _rollup_flushed_at >= ROLLUP_FLUSH_SECONDS
+        if due:
+            _rollup_flushed_at = time.monotonic()
+    if due:
+        webhook_rejection_rollup_flush()
+
+
+def webhook_rejection_rollup_flush() -> int:
+    """Write the counted rejections to their roll-up rows; return how many were written."""
+    with _rollup_lock:
+        batch = dict(_rollup_pending)
+        _rollup_pending.clear()
+    written = 0
+    for (address, reason, minute), count in batch.items():
+        lookup = {"client_address": address, "reason": reason, "minute": minute}
+        try:
+            with transaction.atomic():
+                updated = WebhookRejectionRollup.objects.filter(**lookup).update(
+                    count=F("count") + count, last_seen_at=timezone.now()
+                )
+                if not updated:
+                    try:
+                        with transaction.atomic():
+                            WebhookRejectionRollup.objects.create(**lookup, count=count)
+                    except IntegrityError:  # another process created it meanwhile
+                        WebhookRejectionRollup.objects.filter(**lookup).update(
+                            count=F("count") + count, last_seen_at=timezone.now()
+                        )
+                    logger.warning(
+                        "webhook rejections from %s over the rate (reason=%s); "
+                        "counting them per minute from now on",
+                        address or "an unknown address",
+                        reason,
+                    )
+            written += count
+        except DatabaseError:
+            logger.warning("webhook rejection roll-up (%d) could not be stored", count)
+    return written
+
+
+def webhook_rejection_rollup_reset() -> None:
+    """Forget counts not yet written (tests; a process that must not write them)."""
+    global _rollup_flushed_at
+    with _rollup_lock:
+        _rollup_pending.clear()
+        _rollup_flushed_at = float("-inf")
+
+
+# --- reading the request ------------------------------------------------------------------
+
+
+def _headers_check(headers: Mapping[str, str]) -> None:
+    """Refuse absurd header sets before anything else is looked at."""
+    if len(headers) > settings.WEBHOOK_MAX_HEADERS:
+        raise _Rejected(
+            Reason.MALFORMED_PAYLOAD,
+            _("The request has %(count)d headers; at most %(max)d are accepted.")
+            % {"count": len(headers), "max": settings.WEBHOOK_MAX_HEADERS},
+        )
+    for name, value in headers.items():
+        if name in _SIGNATURE_HEADERS:
+            continue  # checked with their own limits, under their own reason code
+        if len(name) + len(str(value)) > settings.WEBHOOK_MAX_HEADER_BYTES:
+            raise _Rejected(
+                Reason.MALFORMED_PAYLOAD,
+                _("A header is longer than %(max)d bytes.")
+                % {"max": settings.WEBHOOK_MAX_HEADER_BYTES},
+            )
 
 
 def _json_object_parse(body: bytes) -> dict:
+    # One validation step before anything touches the database (webhooks.validation):
+    # depth, numbers and unstorable strings; the source lookup never sees NUL or surrogates.
     try:
-        parsed = json.loads(body, parse_constant=_reject_json_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body is not valid JSON.")) from exc
+        parsed = validation.json_body_parse(body)
+    except validation.InputRefused as exc:
+        raise _Rejected(Reason.MALFORMED_PAYLOAD, str(exc)) from exc
     if not isinstance(parsed, dict):
         raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body must be a JSON object."))
-    # PostgreSQL cannot store U+0000 in JSON; refuse it here rather than answer 503 forever.
-    if b"\\u0000" in body and _contains_nul(parsed):
-        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body contains a NUL character."))
     return parsed
 
 
@@ -371,6 +497,17 @@ def _signature_headers_parse(headers: Mapping[str, str]) -> _SignatureHeaders:
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
             _("webhook-id is longer than %(max)d characters.") % {"max": _MAX_WEBHOOK_ID},
+        )
+    if not (msg_id.isprintable() and validation.text_storable(msg_id)):
+        raise _Rejected(
+            Reason.MISSING_SIGNATURE_HEADERS,
+            _("webhook-id contains control characters."),
+        )
+    signature = values[signing.HEADER_SIGNATURE]
+    if len(signature) > _MAX_SIGNATURES * 100 or len(signature.split()) > _MAX_SIGNATURES:
+        raise _Rejected(
+            Reason.MISSING_SIGNATURE_HEADERS,
+            _("webhook-signature lists more than %(max)d signatures.") % {"max": _MAX_SIGNATURES},
         )
     if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
         raise _Rejected(
@@ -430,6 +567,7 @@ def _authenticate(
             _AUTH_FAILED_DETAIL,
             source=source,
             identifier=source.identifier,
+            authenticated=True,
         )
 
 
@@ -445,24 +583,58 @@ def _normalize(
     *, source: WebhookSource, body: dict, head: PayloadHead, headers: Mapping[str, str]
 ) -> _Normalized:
     size_exceeded = SIZE_EXCEEDED_HEADER in headers
+
+    def refused(detail: str) -> _Rejected:
+        return _Rejected(
+            Reason.MALFORMED_PAYLOAD,
+            detail,
+            source=source,
+            identifier=source.identifier,
+            authenticated=True,
+        )
+
     try:
         events = payload_normalize(
             body=body, kind=head.kind, mapping=source.mapping, size_exceeded=size_exceeded
         )
     except MalformedPayload as exc:
-        raise _Rejected(
-            Reason.MALFORMED_PAYLOAD, str(exc), source=source, identifier=source.identifier
-        ) from exc
+        raise refused(str(exc)) from exc
     except NormalizationFailed as exc:
         # Authentic but unusable (e.g. truncated by Dynamics): stored as failed, not guessed at.
-        return _Normalized(failure=str(exc), event_type=head.raw_type)
-    return _Normalized(
-        events=[event.to_json() for event in events],
-        occurred_at=events[0].occurred_at if events else None,
-    )
+        normalized = _Normalized(failure=str(exc), event_type=head.raw_type)
+        events = []
+    else:
+        normalized = _Normalized(
+            events=[event.to_json() for event in events],
+            occurred_at=events[0].occurred_at if events else None,
+        )
+    # What the database would refuse (or that would freeze a member) is refused now, with
+    # the reason; never truncated, never a 503 for a value that a retry cannot fix.
+    try:
+        validation.normalized_events_check(
+            normalized.events,
+            now=timezone.now(),
+            occurred_at=normalized.occurred_at,
+            event_type=normalized.event_type,
+        )
+    except validation.InputRefused as exc:
+        raise refused(str(exc)) from exc
+    return normalized
 
 
 def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResult:
+    address = _client_address(request.client_address)
+    if not rejection.authenticated and _rejections_over_rate(address):
+        webhook_rejection_rollup_add(client_address=address, reason=rejection.reason)
+        return IntakeResult(
+            status_code=429,
+            body={
+                "error": RATE_LIMITED,
+                "detail": "Too many rejected requests from this address; try again later.",
+            },
+            reason=RATE_LIMITED,
+            headers={"Retry-After": str(RATE_LIMITED_RETRY_AFTER_SECONDS)},
+        )
     webhook_rejection_record(
         request=request,
         reason=rejection.reason,
@@ -484,6 +656,7 @@ def _store(
     body: dict,
     head: PayloadHead,
     request: IntakeRequest,
+    only_if: tuple[str, list] | None = None,
 ) -> IntakeResult:
     normalized = _normalize(source=source, body=body, head=head, headers=request.headers)
     event, created = inbound_event_record(
@@ -497,6 +670,7 @@ def _store(
         headers=headers_redact(request.headers),
         failure=normalized.failure,
         event_type=normalized.event_type,
+        only_if=only_if,
         is_self_test=webhook_id_is_self_test(sig.msg_id),
     )
     status = "accepted" if created else "duplicate"
@@ -505,17 +679,83 @@ def _store(
     )
 
 
+def _store_with_cached_source(
+    *, sig: _SignatureHeaders, body: dict, head: PayloadHead, request: IntakeRequest
+) -> IntakeResult | None:
+    """The common case in one database round trip, or None to take the checked path.
+
+    Verified against this process's cached secrets, the event is inserted only if the
+    source row is unchanged at that moment. Anything else — not cached, a signature the
+    cached secrets do not verify (a new secret?), a changed source, a duplicate — goes
+    down the checked path, which decides and records it.
+    """
+    cached = webhook_source_cached(identifier=head.source_identifier or "")
+    if cached is None:
+        return None
+    try:
+        _authenticate(source=cached.source, secrets=cached.secrets, sig=sig, body=request.body)
+    except _Rejected:
+        return None
+    try:
+        return _store(
+            source=cached.source,
+            sig=sig,
+            body=body,
+            head=head,
+            request=request,
+            only_if=cached.still_current,
+        )
+    except (_Rejected, RecordPreconditionFailed):
+        return None
+
+
+def _unexpected_error_rejection(exc: Exception) -> _Rejected:
+    # No message, no locals: either could hold payload values or secrets.
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = (
+        f"{frame.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.tb_lineno}"
+        if frame is not None
+        else "?"
+    )
+    logger.error(
+        "webhook intake: unexpected %s at %s; refused as malformed_payload",
+        type(exc).__name__,
+        where,
+    )
+    return _Rejected(
+        Reason.MALFORMED_PAYLOAD, _("The request could not be read as a webhook delivery.")
+    )
+
+
 def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
     """Decide on one delivery (SPEC §4.3): refuse and record, or store and acknowledge.
 
-    Raises DatabaseError when the event cannot be stored; the caller answers 503.
+    Raises OperationalError/InterfaceError when the database is down; the caller answers
+    503. Anything else that goes wrong, a value the database refuses included, is a
+    recorded `400 malformed_payload`: a retry could never fix it.
     """
     try:
+        return _webhook_intake(request=request)
+    except DATABASE_DOWN_ERRORS:
+        raise
+    except DatabaseError as exc:  # DataError, IntegrityError, …: the values, not the server
+        return _rejected_result(request, _unexpected_error_rejection(exc))
+    except Exception as exc:  # noqa: BLE001 -- the contract: never a 5xx for bad input
+        return _rejected_result(request, _unexpected_error_rejection(exc))
+
+
+def _webhook_intake(*, request: IntakeRequest) -> IntakeResult:
+    try:
+        _headers_check(request.headers)
         if not request.content_type_ok:
             raise _Rejected(
                 Reason.UNSUPPORTED_MEDIA_TYPE,
                 _("Send the body as %(type)s.") % {"type": JSON_MEDIA_TYPE},
             )
+        if request.body_unreadable:
+            raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body could not be read."))
         if request.body_too_large or request.body is None:
             raise _Rejected(
                 Reason.PAYLOAD_TOO_LARGE,
@@ -525,6 +765,9 @@ def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
         body = _json_object_parse(request.body)
         sig = _signature_headers_parse(request.headers)
         head = payload_inspect(body)
+        fast = _store_with_cached_source(sig=sig, body=body, head=head, request=request)
+        if fast is not None:
+            return fast
         source, secrets = _source_resolve(head)
         # Authenticate before anything else, a duplicate answer included.
         _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)

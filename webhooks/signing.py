@@ -110,6 +110,10 @@ def signature_verify(
     must surface, not pass for an invalid signature.
     """
     candidates = signature_header_parse(signature_header)
+    try:
+        f"{msg_id}.{timestamp}.".encode()
+    except UnicodeEncodeError:
+        return False  # a lone surrogate: no sender can have signed text that is not Unicode
     matched = False
     for secret in secrets:
         expected = _digest(

@@ -3,7 +3,6 @@
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.utils import translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,6 +21,8 @@ from rest_framework.views import APIView
 from webhooks import signing
 from webhooks.models import WebhookRejection
 from webhooks.services import (
+    DATABASE_DOWN_ERRORS,
+    RATE_LIMITED,
     IntakeRequest,
     media_type_is_json,
     webhook_id_is_self_test,
@@ -93,7 +94,7 @@ _ERROR = inline_serializer(
     name="WebhookError",
     fields={
         "error": serializers.ChoiceField(
-            choices=[*WebhookRejection.Reason.values, "storage_unavailable"]
+            choices=[*WebhookRejection.Reason.values, RATE_LIMITED, "storage_unavailable"]
         ),
         "detail": serializers.CharField(),
     },
@@ -169,7 +170,10 @@ class DynamicsWebhookView(APIView):
             200: OpenApiResponse(_ACK, description="Authentic; this webhook-id was received."),
             400: _error_shape(
                 "malformed_payload, missing_signature_headers",
-                "Body not a JSON object, envelope fields missing, or headers malformed.",
+                "Body not a JSON object, envelope fields missing, headers malformed or "
+                "absurd, or a value that cannot be stored (lone surrogates, NUL, numbers "
+                "outside the float range, nesting deeper than 64, times out of range or "
+                "more than 24 h ahead, ids longer than their columns).",
             ),
             401: _error_shape(
                 "unknown_source, source_disabled, secret_not_configured, "
@@ -178,6 +182,11 @@ class DynamicsWebhookView(APIView):
             ),
             413: _error_shape("payload_too_large", "Body larger than the limit."),
             415: _error_shape("unsupported_media_type", "Not application/json."),
+            429: _error_shape(
+                RATE_LIMITED,
+                "This address keeps sending rejected requests; counted, not stored. "
+                "Never the answer to a correctly signed request.",
+            ),
             503: _error_shape("storage_unavailable", "Could not be stored; retry later."),
         },
     )
@@ -189,19 +198,24 @@ class DynamicsWebhookView(APIView):
     def _receive(self, request):
         django_request = request._request
         content_type_ok = media_type_is_json(django_request.META.get("CONTENT_TYPE"))
-        body, too_large = (None, False)
+        body, too_large, unreadable = (None, False, False)
         if content_type_ok:
-            body, too_large = _body_read(django_request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+            try:
+                body, too_large = _body_read(django_request, limit=settings.WEBHOOK_MAX_BODY_BYTES)
+            except Exception as exc:  # noqa: BLE001 -- a broken read is the sender's, a 400
+                logger.warning("webhook body could not be read: %s", type(exc).__name__)
+                body, unreadable = b"", True
         intake = IntakeRequest(
             headers=_headers_of(django_request.META),
             client_address=django_request.META.get("REMOTE_ADDR"),
             body=body,
             body_too_large=too_large,
             content_type_ok=content_type_ok,
+            body_unreadable=unreadable,
         )
         try:
             result = webhook_intake(request=intake)
-        except DatabaseError:
+        except DATABASE_DOWN_ERRORS:
             logger.exception("webhook could not be stored; answering 503")
             # Not a §4.3 rejection: nothing was decided about the request.
             _handled(intake, result="unavailable", reason=None)
@@ -214,7 +228,7 @@ class DynamicsWebhookView(APIView):
                 headers={"Retry-After": "30"},
             )
         _handled(intake, result=result.body.get("status", "rejected"), reason=result.reason)
-        return Response(result.body, status=result.status_code)
+        return Response(result.body, status=result.status_code, headers=result.headers)
 
 
 def _handled(intake: IntakeRequest, *, result: str, reason: str | None) -> None:

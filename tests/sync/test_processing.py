@@ -620,6 +620,16 @@ def test_an_event_that_killed_the_worker_every_time_fails_after_the_attempt_limi
     assert kari.role == "member"  # not applied a last time
 
 
+def test_a_drain_that_finds_a_backlog_asks_for_help_once(org_a, wakeups):
+    for n in range(5):
+        event_store(org_a, p.envelope("membership.created", {"member_id": f"m-{n}"}))
+
+    report = services.inbox_drain(batch_size=2)
+
+    assert (report.batches, report.processed) == (3, 5)
+    assert wakeups == ["in 0s"]
+
+
 def test_a_drain_stops_at_its_time_budget_and_hands_over_to_a_fresh_one(org_a, wakeups):
     for n in range(5):
         event_store(org_a, p.envelope("membership.created", {"member_id": f"m-{n}"}))
@@ -627,5 +637,6 @@ def test_a_drain_stops_at_its_time_budget_and_hands_over_to_a_fresh_one(org_a, w
     report = services.inbox_drain(batch_size=2, time_budget=0)
 
     assert (report.batches, report.processed) == (1, 2)
-    assert wakeups == ["in 0s"]
+    # A full first batch asks a second process to help; the budget hands over to a fresh one.
+    assert wakeups == ["in 0s", "in 0s"]
     assert InboundEvent.objects.filter(status=Status.PENDING).count() == 3

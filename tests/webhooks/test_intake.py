@@ -545,14 +545,59 @@ def test_broker_down_after_commit_still_acknowledges_the_stored_event(client, or
     assert response.json()["event_id"] == str(InboundEvent.objects.get().id)
 
 
-def test_authentic_delivery_reads_source_and_secrets_in_one_query(client, source_a):
+def test_an_authentic_delivery_is_one_conditional_insert_once_the_source_is_cached(
+    client, source_a
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    assert deliver(client, envelope()).status_code == 202  # loads the source into the cache
     with CaptureQueriesContext(connection) as queries:
         assert deliver(client, envelope()).status_code == 202
-    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
-    assert len(selects) == 1, selects
+    # (Savepoints only because the test runs inside a transaction; SQLite's own.)
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(statements) == 1, statements
+    assert statements[0].startswith("INSERT INTO") and "EXISTS (SELECT 1" in statements[0]
+
+
+@pytest.mark.parametrize("change", ["disable", "rotate"])
+def test_a_cached_source_that_changed_goes_down_the_checked_path(client, source_a, change):
+    from webhooks.services import webhook_secret_rotate, webhook_source_set_active
+
+    assert deliver(client, envelope()).status_code == 202  # cached
+    if change == "disable":
+        webhook_source_set_active(source=source_a, is_active=False)
+        expected = (401, "source_disabled")
+        response = deliver(client, envelope())
+        assert (response.status_code, response.json()["error"]) == expected
+    else:
+        new_secret = webhook_secret_rotate(source=source_a, overlap=timedelta(0))
+        body = envelope()
+        assert deliver(client, body, headers=signed(body, secret=new_secret)).status_code == 202
+        old = deliver(client, envelope())
+        assert (old.status_code, old.json()["error"]) == (401, "invalid_signature")
+
+
+def test_a_duplicate_through_the_cached_path_is_answered_as_a_duplicate(client, source_a):
+    body = envelope()
+    headers = signed(body)
+    first = deliver(client, body, headers=headers)
+    again = deliver(client, body, headers=headers)
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == {"status": "duplicate", "event_id": first.json()["event_id"]}
+    assert InboundEvent.objects.count() == 1
+
+
+def test_a_disabled_organisation_is_refused_at_once_although_its_source_is_cached(
+    client, source_a, org_a
+):
+    assert deliver(client, envelope()).status_code == 202
+    type(org_a).objects.filter(pk=org_a.pk).update(is_active=False)
+
+    response = deliver(client, envelope())
+
+    assert (response.status_code, response.json()["error"]) == (401, "source_disabled")
 
 
 def test_answers_are_english_whatever_the_default_language(client, source_a, settings):

@@ -46,3 +46,32 @@ def test_chunked_bodies_over_real_http(transactional_db, small_limit_server, org
     rejection = WebhookRejection.objects.get()
     assert rejection.reason == "payload_too_large"
     assert rejection.headers.get("transfer-encoding") == "chunked"
+
+
+def test_a_rotated_secret_applies_to_the_very_next_request_in_every_server_process(
+    transactional_db, live_http_server, org_a
+):
+    """Two gunicorn workers, each with the source cached; a rotation without overlap."""
+    from datetime import timedelta
+
+    from webhooks.services import webhook_secret_rotate
+
+    source, _secret = webhook_source_create(
+        organization=org_a, identifier="hlf-alpha", secret=TEST_SECRET
+    )
+    url = f"{live_http_server.base_url}/webhooks/dynamics/"
+
+    def post(secret: str) -> int:
+        body = envelope()
+        headers = {"Content-Type": "application/json", **signed(body, secret=secret)}
+        # A new connection each time, so the requests spread over both worker processes.
+        with requests.Session() as session:
+            return session.post(url, data=body, headers=headers, timeout=30).status_code
+
+    # Warm every worker's cache with the old secret.
+    assert {post(TEST_SECRET) for _ in range(20)} == {202}
+
+    new_secret = webhook_secret_rotate(source=source, overlap=timedelta(0))
+
+    assert [post(new_secret) for _ in range(20)] == [202] * 20
+    assert [post(TEST_SECRET) for _ in range(20)] == [401] * 20
