@@ -1,9 +1,11 @@
 """Print a ready-to-run curl command with a freshly signed webhook (stdlib only; copy freely).
 
-    python docs/sign_example.py [--url URL] [--source ID] [--secret whsec_...]
+    .venv/bin/python docs/sign_example.py [--url URL] [--source ID] [--secret whsec_...]
 
-The defaults are the demo organisation `hlf-oslo` seeded by `make run`. The signature
-is valid for ±300 seconds around the printed timestamp, so run the command soon.
+The defaults are the demo organisation `hlf-oslo` seeded by `make run`, on the host and
+port `make run` uses (`HOST`, default 127.0.0.1, and `PORT`, default 8000, as there);
+`--url` overrides both. The signature is valid for ±300 seconds around the printed
+timestamp, so run the command soon.
 """
 
 import argparse
@@ -11,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import shlex
 import time
 import uuid
@@ -30,7 +33,9 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/dynamics/")
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    parser.add_argument("--url", default=f"http://{host}:{port}/webhooks/dynamics/")
     parser.add_argument("--source", default=DEMO_SOURCE)
     parser.add_argument("--secret", default=DEMO_SECRET)
     args = parser.parse_args()

@@ -34,3 +34,28 @@ def member_get_for_user(*, user) -> Member | None:
     if not (user and user.is_authenticated):
         return None
     return Member.objects.select_related("organization").filter(user=user).first()
+
+
+MEMBER_SEARCH_LIMIT = 200
+
+
+def member_portal_ids_matching(*, user, term: str, limit: int = MEMBER_SEARCH_LIMIT) -> list[str]:
+    """Min Side ids of the members, in the user's organisations only, that a search names.
+
+    Every word must match a first name, last name or e-mail (like the admin's own
+    search), so "kari nordmann" and "kari@example.no" both find Kari. Used to search the
+    sync log, which knows members by id only.
+    """
+    from django.db.models import Q
+
+    from organizations.permissions import scope_to_user_organizations
+
+    words = term.split()
+    if not words:
+        return []
+    members = scope_to_user_organizations(Member.objects.all(), user=user, lookup="organization")
+    for word in words:
+        members = members.filter(
+            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+        )
+    return list(members.order_by("id").values_list("portal_member_id", flat=True)[:limit])

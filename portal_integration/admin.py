@@ -10,8 +10,10 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from organizations.admin import ORGANIZATION_LINK_CHECKS
+from organizations.admin_errors import GlobalAdminsOnly
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
@@ -37,12 +39,24 @@ from portal_integration.selectors import (
 )
 from portal_integration.serializers import PortalConfigSerializer
 from portal_integration.services import (
+    draft_settings,
+    organization_links_check,
     organization_onboard,
     platform_template_ensure,
+    portal_configuration_draft_discard,
+    portal_configuration_draft_save,
+    portal_configuration_publish,
+    portal_configuration_restore,
     portal_configuration_update,
 )
 from sync.selectors import sync_status_for_organization
+from webhooks.crypto import secret_decrypt, secret_encrypt
 from webhooks.selectors import webhook_source_for_organization
+
+# The organisation form refuses a base URL or host change that strands a hand-off.
+ORGANIZATION_LINK_CHECKS.append(organization_links_check)
+
+_ONBOARDING_SECRET_KEY = "portal_integration.onboarding_secret"  # noqa: S105 -- a session key name
 
 
 def _reverse_or_empty(name: str, *args) -> str:
@@ -90,6 +104,16 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
                 view(self.preview_view),
                 name="portal_integration_portalconfiguration_preview",
             ),
+            path(
+                "<path:object_id>/publish/",
+                view(self.publish_view),
+                name="portal_integration_portalconfiguration_publish",
+            ),
+            path(
+                "<path:object_id>/restore/",
+                view(self.restore_view),
+                name="portal_integration_portalconfiguration_restore",
+            ),
             *super().get_urls(),
         ]
 
@@ -118,40 +142,39 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         may_change = self.has_change_permission(request, configuration)
         example_member = member_list_for_preview(organization=organization).first()
         locale = locale_normalize(request.LANGUAGE_CODE)
+        draft = draft_settings(configuration)
+        # With a draft, the form continues from it (and from the version it was made on).
         view = portal_config_for_member(
-            organization=organization, member=example_member, locale=locale
+            organization=organization, member=example_member, locale=locale, draft=draft
         )
+        start_version = configuration.draft_base_version if draft else view.version
         data = request.POST if request.method == "POST" and may_change else None
         form = PortalConfigurationForm(
-            data, features=view.features, initial={"version": view.version}
+            data, features=view.features, initial={"version": start_version or view.version}
         )
+        if data is not None and "_discard" in data:
+            portal_configuration_draft_discard(organization=organization)
+            self.message_user(
+                request,
+                _("Draft discarded. Members still get the published settings."),
+                messages.INFO,
+            )
+            return HttpResponseRedirect(request.path)
         if data is not None and form.is_valid():
-            try:
-                updated = portal_configuration_update(
-                    organization=organization,
-                    changes=form.feature_settings(),
-                    user=request.user,
-                    expected_version=form.cleaned_data["version"],
-                )
-            except ValidationError as error:
-                if getattr(error, "code", None) != "stale_version":
-                    form.add_service_errors(error)
-                else:  # show the current settings, with the reason
-                    self.message_user(request, error.messages[0], messages.ERROR)
-                    return HttpResponseRedirect(request.path)
-            else:
-                if updated.version != view.version:
-                    self.message_user(
-                        request,
-                        _("Saved. The app now gets version %(version)d of this configuration.")
-                        % {"version": updated.version},
-                        messages.SUCCESS,
-                    )
-                else:
-                    self.message_user(request, _("Nothing changed."), messages.INFO)
-                return HttpResponseRedirect(request.path)
+            response = self._config_submit(request, configuration, form, view.version)
+            if response is not None:
+                return response
         if form.errors:
-            self.message_user(request, _("Please correct the errors below."), messages.ERROR)
+            self.message_user(
+                request,
+                ngettext(
+                    "Nothing was saved: correct the error below.",
+                    "Nothing was saved: correct the %(count)d errors below.",
+                    _error_count(form),
+                )
+                % {"count": _error_count(form)},
+                messages.ERROR,
+            )
         context = {
             **self._page_context(
                 request, _("Portal integration: %(organization)s") % {"organization": organization}
@@ -161,6 +184,11 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             "form": form,
             "rows": form.feature_rows(),
             "may_change": may_change,
+            "is_global_admin": user_is_global_admin(request.user),
+            "organization_url": _reverse_or_empty(
+                "admin:organizations_organization_change", organization.pk
+            ),
+            "has_draft": bool(draft),
             "example_member": example_member,
             "history": portal_configuration_history(organization=organization),
             "sync_status": sync_status_for_organization(organization=organization),
@@ -168,11 +196,116 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             "preview_url": reverse(
                 "admin:portal_integration_portalconfiguration_preview", args=[configuration.pk]
             ),
+            "restore_url": reverse(
+                "admin:portal_integration_portalconfiguration_restore", args=[configuration.pk]
+            ),
             "portal_owner": Owner.PORTAL,
         }
         return TemplateResponse(
             request, "admin/portal_integration/portalconfiguration/config.html", context
         )
+
+    def _config_submit(self, request, configuration, form, published_version: int):
+        """Preview (keep as draft) or publish the submitted form; None when refused."""
+        organization = configuration.organization
+        try:
+            if "_preview" in request.POST:
+                portal_configuration_draft_save(
+                    organization=organization,
+                    changes=form.feature_settings(),
+                    user=request.user,
+                    expected_version=form.cleaned_data["version"],
+                )
+                preview_url = reverse(
+                    "admin:portal_integration_portalconfiguration_preview",
+                    args=[configuration.pk],
+                )
+                return HttpResponseRedirect(f"{preview_url}?draft=1")
+            updated = portal_configuration_update(
+                organization=organization,
+                changes=form.feature_settings(),
+                user=request.user,
+                expected_version=form.cleaned_data["version"],
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) != "stale_version":
+                form.add_service_errors(error)
+                return None
+            # Show the current settings, with the reason.
+            self.message_user(request, error.messages[0], messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        portal_configuration_draft_discard(organization=organization)
+        self._published_message(request, updated.version, published_version)
+        return HttpResponseRedirect(request.path)
+
+    def _published_message(self, request, version: int, previous_version: int) -> None:
+        if version != previous_version:
+            self.message_user(
+                request,
+                _("Published. The app now gets version %(version)d of this configuration.")
+                % {"version": version},
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, _("Nothing changed."), messages.INFO)
+
+    def publish_view(self, request, object_id):
+        """Publish the saved draft (the button under the draft preview)."""
+        configuration = self._configuration_for(request, object_id)
+        if not self.has_change_permission(request, configuration):
+            raise PermissionDenied
+        change_url = reverse(
+            "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
+        )
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        try:
+            updated = portal_configuration_publish(
+                organization=configuration.organization, user=request.user
+            )
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        self._published_message(request, updated.version, configuration.version)
+        return HttpResponseRedirect(change_url)
+
+    def restore_view(self, request, object_id):
+        """Put back an earlier value from the change history, as a new published change."""
+        configuration = self._configuration_for(request, object_id)
+        if not self.has_change_permission(request, configuration):
+            raise PermissionDenied
+        change_url = reverse(
+            "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
+        )
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        try:
+            history_id = int(request.POST.get("history_id", ""))
+        except ValueError:
+            raise Http404 from None
+        try:
+            updated = portal_configuration_restore(
+                organization=configuration.organization,
+                field=request.POST.get("setting", ""),
+                history_id=history_id,
+                user=request.user,
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) == "not_found":
+                raise Http404 from error
+            self.message_user(
+                request,
+                _("Not restored: %(reason)s") % {"reason": " ".join(error.messages)},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
+        self.message_user(
+            request,
+            _("Restored. The app now gets version %(version)d of this configuration.")
+            % {"version": updated.version},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
 
     # --- preview as member ------------------------------------------------------------
     def preview_view(self, request, object_id):
@@ -190,8 +323,11 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             member = members[0]
         locale = locale_normalize(request.GET.get("locale") or request.LANGUAGE_CODE)
         payload = None
+        draft = draft_settings(configuration) if request.GET.get("draft") else {}
         if member is not None and member.is_active:
-            view = portal_config_for_member(organization=organization, member=member, locale=locale)
+            view = portal_config_for_member(
+                organization=organization, member=member, locale=locale, draft=draft or None
+            )
             payload = PortalConfigSerializer(view).data  # exactly what the app receives
         context = {
             **self._page_context(
@@ -204,6 +340,15 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             "locale": locale,
             "languages": settings.LANGUAGES,
             "payload": payload,
+            "is_draft": bool(draft),
+            "has_draft": bool(configuration.draft),
+            "may_change": self.has_change_permission(request, configuration),
+            "publish_url": reverse(
+                "admin:portal_integration_portalconfiguration_publish", args=[configuration.pk]
+            ),
+            "change_url": reverse(
+                "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
+            ),
             "portal_owner": Owner.PORTAL,
         }
         return TemplateResponse(
@@ -213,7 +358,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
     # --- onboarding -------------------------------------------------------------------
     def onboard_view(self, request):
         if not user_is_global_admin(request.user):
-            raise PermissionDenied
+            raise GlobalAdminsOnly
         template = platform_template_ensure()
         form = OnboardingForm(
             request.POST or None, features=template_feature_states(), template=template
@@ -229,9 +374,31 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
                     _("%(organization)s is onboarded.") % {"organization": result.organization},
                     messages.SUCCESS,
                 )
-                # The secret is in this one response only (admin views are never cached)
-                # and never stored; the checklist's own URL shows all but the secret.
-                return self._checklist_response(request, result.organization, secret=result.secret)
+                # Post-redirect-get: a reload shows the checklist instead of resubmitting.
+                # The secret travels to that one page encrypted in the session and is
+                # removed as it is shown, so it is displayed once and never kept.
+                request.session[_ONBOARDING_SECRET_KEY] = {
+                    "organization": result.organization.pk,
+                    "secret": secret_encrypt(result.secret),
+                }
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:portal_integration_onboard_checklist",
+                        args=[result.organization.pk],
+                    )
+                )
+        if form.errors:
+            count = _error_count(form)
+            self.message_user(
+                request,
+                ngettext(
+                    "Nothing was saved: correct the error below.",
+                    "Nothing was saved: correct the %(count)d errors below.",
+                    count,
+                )
+                % {"count": count},
+                messages.ERROR,
+            )
         context = {
             **self._page_context(request, _("Onboard an organisation")),
             "form": form,
@@ -242,9 +409,16 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
 
     def checklist_view(self, request, organization_id: int):
         if not user_is_global_admin(request.user):
-            raise PermissionDenied
+            raise GlobalAdminsOnly
         organization = get_object_or_404(Organization, pk=organization_id)
-        return self._checklist_response(request, organization)
+        secret = ""
+        parked = request.session.get(_ONBOARDING_SECRET_KEY)
+        if parked and parked.get("organization") == organization.pk:
+            del request.session[_ONBOARDING_SECRET_KEY]
+            secret = secret_decrypt(parked["secret"])
+        response = self._checklist_response(request, organization, secret=secret)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def _checklist_response(self, request, organization: Organization, *, secret: str = ""):
         configuration = PortalConfiguration.objects.filter(organization=organization).first()
@@ -282,6 +456,10 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         return TemplateResponse(
             request, "admin/portal_integration/portalconfiguration/checklist.html", context
         )
+
+
+def _error_count(form) -> int:
+    return sum(len(errors) for errors in form.errors.values())
 
 
 def _sync_log_url(organization: Organization) -> str:

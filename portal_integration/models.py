@@ -212,6 +212,20 @@ class PortalConfiguration(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Unpublished edits: {feature key: {"owner": …, "url_template": …}}; members never see
+    # them until published. `draft_base_version` is the version they were made against, so
+    # publishing over someone else's newer save is refused like a stale form.
+    draft = models.JSONField(_("draft"), default=dict, blank=True)
+    draft_base_version = models.PositiveIntegerField(_("draft based on version"), null=True)
+    draft_updated_at = models.DateTimeField(_("draft saved"), null=True, blank=True)
+    draft_updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("draft saved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("portal integration config")

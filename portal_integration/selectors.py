@@ -3,12 +3,14 @@
 No caching anywhere here: a saved change is used by the very next resolution (SPEC §3).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from organizations.models import Member, Organization
@@ -61,6 +63,10 @@ class AuditEntry:
     before: str
     after: str
     reason: str
+    # For "restore": which setting ("owner" / "url_template") and which history record.
+    setting: str = ""
+    history_id: int | None = None
+    restorable: bool = False
 
 
 def locale_normalize(locale: str | None) -> str:
@@ -98,9 +104,17 @@ def portal_configuration_version(*, organization: Organization) -> int:
 
 
 def portal_config_for_member(
-    *, organization: Organization, member: Member | None, locale: str, version: int | None = None
+    *,
+    organization: Organization,
+    member: Member | None,
+    locale: str,
+    version: int | None = None,
+    draft: dict | None = None,
 ) -> PortalConfigView:
     """The app's feature list for a member; the API and the admin preview both use this.
+
+    `draft` ({feature key: FeatureSetting}) replaces the published settings it names: the
+    admin's preview of unpublished edits goes through exactly the code the API uses.
 
     Five queries whatever the size of the catalog (four when the caller already read
     the `version`, which it must have read before this call).
@@ -114,7 +128,7 @@ def portal_config_for_member(
     }
     version = version or portal_configuration_version(organization=organization)
     with translation.override(locale):  # feature names in the member's language
-        features = _feature_states(organization=organization, values=values)
+        features = _feature_states(organization=organization, values=values, draft=draft)
     return PortalConfigView(
         organization=organization,
         version=version,
@@ -165,7 +179,7 @@ def _template_defaults(feature: Feature) -> tuple[str, str]:
 
 
 def _feature_states(
-    *, organization: Organization | None, values: dict[str, str]
+    *, organization: Organization | None, values: dict[str, str], draft: dict | None = None
 ) -> list[FeatureState]:
     """Every active feature's state; with no organisation, the template's defaults."""
     features = _active_features()
@@ -190,6 +204,11 @@ def _feature_states(
         url_template = links.get(feature.id)
         if url_template is None:
             url_template = default_link
+        override = (draft or {}).get(feature.key)
+        if override is not None:
+            owner = override.owner if override.owner is not None else owner
+            if override.url_template is not None:
+                url_template = override.url_template
         link_url = (
             deep_link_fill(url_template=url_template, values={**values, "feature": feature.key})
             if url_template
@@ -219,8 +238,11 @@ def portal_configuration_history(
     *, organization: Organization, limit: int = HISTORY_LIMIT
 ) -> list[AuditEntry]:
     """Who changed which feature's owner or deep link, when, before → after; newest first."""
+    from portal_integration.services import RECONCILE_REASON, RESTORE_REASON_PREFIX
+
     entries: list[AuditEntry] = []
     owner_labels = dict(Owner.choices)
+    restored_dates: dict[tuple[str, int], datetime] = {}
     for model, value_field, label, show in (
         (FeatureOwnership, "owner", _("Owner"), lambda v: str(owner_labels.get(v, v))),
         (DeepLink, "url_template", _("Deep link"), lambda v: v or "—"),
@@ -229,6 +251,9 @@ def portal_configuration_history(
             model.history.filter(organization=organization)
             .select_related("history_user", "feature")
             .order_by("id", "history_date", "history_id")
+        )
+        restored_dates.update(
+            {(value_field, record.history_id): record.history_date for record in records}
         )
         previous: dict[int, str] = {}
         for record in records:
@@ -247,8 +272,27 @@ def portal_configuration_history(
                     before=show(before) if before is not None else "—",
                     after=show(value) if record.history_type != "-" else "—",
                     reason=record.history_change_reason or "",
+                    setting=value_field,
+                    history_id=record.history_id,
+                    restorable=record.history_type == "~" and before is not None,
                 )
             )
+    rendered = []
+    for entry in entries:
+        reason = entry.reason
+        if reason.startswith(RESTORE_REASON_PREFIX):
+            restored_id = reason.removeprefix(RESTORE_REASON_PREFIX)
+            when = restored_dates.get((entry.setting, int(restored_id or 0)))
+            reason = (
+                _("Restored the value from before the change of %(when)s")
+                % {"when": date_format(localtime(when), "SHORT_DATETIME_FORMAT")}
+                if when
+                else _("Restored an earlier value")
+            )
+        elif reason == RECONCILE_REASON:
+            reason = _("Feature catalog update")
+        rendered.append(replace(entry, reason=reason))
+    entries = rendered
     entries.sort(key=lambda entry: entry.when, reverse=True)
     return entries[:limit]
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from organizations.models import Organization, allowed_hosts_parse
 from organizations.services import organization_create
 from portal_integration.catalog import Owner, catalog_features
-from portal_integration.deep_links import deep_link_validate
+from portal_integration.deep_links import deep_link_validate, portal_link_problem
 from portal_integration.models import (
     DeepLink,
     FeatureOwnership,
@@ -21,6 +21,7 @@ from portal_integration.models import (
 )
 
 RECONCILE_REASON = "Feature catalog reconciliation"
+RESTORE_REASON_PREFIX = "restore:"
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,7 @@ def portal_configuration_update(
     changes: dict[str, FeatureSetting],
     user,
     expected_version: int | None = None,
+    reason: str = "",
 ) -> PortalConfiguration:
     """Apply ownership / deep-link changes and raise the version once if anything changed.
 
@@ -261,7 +263,7 @@ def portal_configuration_update(
                 % {"version": configuration.version},
                 code="stale_version",
             )
-        if _settings_apply(organization=organization, changes=changes, user=user):
+        if _settings_apply(organization=organization, changes=changes, user=user, reason=reason):
             configuration.version = F("version") + 1
             configuration.updated_by = user
             configuration.save(update_fields=["version", "updated_by", "updated_at"])
@@ -270,7 +272,7 @@ def portal_configuration_update(
 
 
 def _settings_apply(
-    *, organization: Organization, changes: dict[str, FeatureSetting], user
+    *, organization: Organization, changes: dict[str, FeatureSetting], user, reason: str = ""
 ) -> bool:
     """Write the changed values (with history); True when anything changed."""
     rows = {
@@ -280,41 +282,216 @@ def _settings_apply(
     }
     changed = False
     for key, setting in changes.items():
-        changed |= _apply(rows.get((FeatureOwnership, key)), "owner", setting.owner, user)
-        changed |= _apply(rows.get((DeepLink, key)), "url_template", setting.url_template, user)
+        changed |= _apply(rows.get((FeatureOwnership, key)), "owner", setting.owner, user, reason)
+        changed |= _apply(
+            rows.get((DeepLink, key)), "url_template", setting.url_template, user, reason
+        )
     return changed
 
 
-def _apply(row, field_name: str, value: str | None, user) -> bool:
+def _apply(row, field_name: str, value: str | None, user, reason: str = "") -> bool:
     if row is None or value is None or getattr(row, field_name) == value:
         return False
     setattr(row, field_name, value)
     row._history_user = user  # who, for the audit history (also outside a request)
+    if reason:
+        row._change_reason = reason
     row.save(update_fields=[field_name])
     return True
 
 
 def _settings_validate(*, organization: Organization, changes: dict[str, FeatureSetting]) -> None:
+    """Every error of a change at once, keyed by feature: syntax, hosts and dead ends.
+
+    A feature Min Side owns must send every member to a working https link, its deep link
+    or else the organisation's base URL (SPEC §3); a change that leaves one without is
+    refused, saying what to add.
+    """
     from portal_integration.models import Feature
 
-    known = set(Feature.objects.filter(is_retired=False).values_list("key", flat=True))
+    features = {feature.key: feature for feature in Feature.objects.filter(is_retired=False)}
+    current = _current_settings(organization=organization)
     errors: dict[str, list] = {}
     for key, setting in changes.items():
-        if key not in known:
+        if key not in features:
             errors[key] = [_("%(key)s is not a feature of the catalog.") % {"key": key}]
             continue
         if setting.owner is not None and setting.owner not in Owner.values:
             errors[key] = [_("Choose the app or Min Side.")]
-        if setting.url_template:
+            continue
+        owner = setting.owner if setting.owner is not None else current.get(key, ("", ""))[0]
+        link = (
+            setting.url_template
+            if setting.url_template is not None
+            else current.get(key, ("", ""))[1]
+        )
+        if link:
             try:
-                deep_link_validate(
-                    url_template=setting.url_template,
-                    allowed_hosts=organization.allowed_hosts,
-                )
+                deep_link_validate(url_template=link, allowed_hosts=organization.allowed_hosts)
             except ValidationError as error:
                 errors.setdefault(key, []).extend(error.messages)
+                continue
+        if owner == Owner.PORTAL:
+            problem = portal_link_problem(
+                url_template=link,
+                base_url=organization.portal_base_url,
+                allowed_hosts=organization.allowed_hosts,
+            )
+            if problem:
+                errors.setdefault(key, []).append(
+                    _("%(feature)s is handed to Min Side, but: %(problem)s")
+                    % {"feature": features[key].display_name, "problem": problem}
+                )
     if errors:
         raise ValidationError(errors)
+
+
+def _current_settings(*, organization: Organization) -> dict[str, tuple[str, str]]:
+    """{feature key: (owner, deep link)} as members get them now."""
+    owners = dict(
+        FeatureOwnership.objects.filter(organization=organization).values_list(
+            "feature__key", "owner"
+        )
+    )
+    links = dict(
+        DeepLink.objects.filter(organization=organization).values_list(
+            "feature__key", "url_template"
+        )
+    )
+    return {key: (owner, links.get(key, "")) for key, owner in owners.items()}
+
+
+def organization_links_check(
+    *, organization: Organization, portal_base_url: str, allowed_hosts: list[str]
+) -> list[str]:
+    """What would break for members if the organisation's base URL / hosts changed so.
+
+    Used by the organisation form: clearing the base URL or dropping a host must not
+    leave a portal-owned feature without a working link.
+    """
+    from portal_integration.models import Feature
+
+    names = {feature.key: feature.display_name for feature in Feature.objects.all()}
+    problems = []
+    for key, (owner, link) in sorted(_current_settings(organization=organization).items()):
+        if owner != Owner.PORTAL:
+            continue
+        problem = portal_link_problem(
+            url_template=link, base_url=portal_base_url, allowed_hosts=allowed_hosts
+        )
+        if problem:
+            problems.append(
+                _("%(feature)s is handed to Min Side, but: %(problem)s")
+                % {"feature": names.get(key, key), "problem": problem}
+            )
+    return problems
+
+
+# --- drafts, publishing and restoring ---------------------------------------------------
+
+
+def portal_configuration_draft_save(
+    *,
+    organization: Organization,
+    changes: dict[str, FeatureSetting],
+    user,
+    expected_version: int,
+) -> PortalConfiguration:
+    """Keep edits as an unpublished draft (members still get the published version).
+
+    Validated exactly like publishing, so a draft that previews can also be published.
+    Only settings that differ from the published ones are kept.
+    """
+    _settings_validate(organization=organization, changes=changes)
+    current = _current_settings(organization=organization)
+    draft = {}
+    for key, setting in changes.items():
+        owner, link = current.get(key, (None, None))
+        if (setting.owner, setting.url_template) != (owner, link):
+            draft[key] = {"owner": setting.owner, "url_template": setting.url_template}
+    with transaction.atomic():
+        configuration = portal_configuration_ensure(organization=organization, user=user)
+        configuration = PortalConfiguration.objects.select_for_update().get(pk=configuration.pk)
+        configuration.draft = draft
+        configuration.draft_base_version = expected_version if draft else None
+        configuration.draft_updated_at = timezone.now() if draft else None
+        configuration.draft_updated_by = user if draft else None
+        configuration.save(
+            update_fields=["draft", "draft_base_version", "draft_updated_at", "draft_updated_by"]
+        )
+    return configuration
+
+
+def portal_configuration_draft_discard(*, organization: Organization) -> None:
+    PortalConfiguration.objects.filter(organization=organization).update(
+        draft={}, draft_base_version=None, draft_updated_at=None, draft_updated_by=None
+    )
+
+
+def draft_settings(configuration: PortalConfiguration) -> dict[str, FeatureSetting]:
+    return {
+        key: FeatureSetting(owner=value.get("owner"), url_template=value.get("url_template"))
+        for key, value in (configuration.draft or {}).items()
+    }
+
+
+def portal_configuration_publish(
+    *, organization: Organization, user, expected_version: int | None = None
+) -> PortalConfiguration:
+    """Make the draft what members get: one new configuration version, draft cleared.
+
+    Refused (code `stale_version`) when someone else published after the draft was made,
+    and (keyed by feature) when the draft no longer passes validation.
+    """
+    configuration = portal_configuration_ensure(organization=organization, user=user)
+    changes = draft_settings(configuration)
+    with transaction.atomic():
+        updated = portal_configuration_update(
+            organization=organization,
+            changes=changes,
+            user=user,
+            expected_version=expected_version or configuration.draft_base_version,
+        )
+        portal_configuration_draft_discard(organization=organization)
+    return updated
+
+
+def portal_configuration_restore(
+    *, organization: Organization, field: str, history_id: int, user
+) -> PortalConfiguration:
+    """Put back the value a setting had before one recorded change, as a new change.
+
+    `field` is "owner" or "url_template"; the history record must be this
+    organisation's (anything else is refused as not found). Validated like any save, so
+    restoring cannot publish a dead end; the history records it with its reason.
+    """
+    model = {"owner": FeatureOwnership, "url_template": DeepLink}.get(field)
+    if model is None:
+        raise ValidationError(_("Unknown setting."), code="not_found")
+    record = (
+        model.history.filter(organization=organization, history_id=history_id)
+        .select_related("feature")
+        .first()
+    )
+    if record is None:
+        raise ValidationError(_("That change does not exist."), code="not_found")
+    earlier = (
+        model.history.filter(id=record.id, history_id__lt=record.history_id)
+        .order_by("-history_id")
+        .first()
+    )
+    if earlier is None:
+        raise ValidationError(_("There is no earlier value to restore."), code="not_found")
+    value = getattr(earlier, field)
+    key = record.feature.key
+    setting = (
+        FeatureSetting(owner=value) if field == "owner" else FeatureSetting(url_template=value)
+    )
+    # Stored as a marker, rendered in the reader's language by the history selector.
+    reason = f"{RESTORE_REASON_PREFIX}{record.history_id}"
+    return portal_configuration_update(
+        organization=organization, changes={key: setting}, user=user, reason=reason
+    )
 
 
 # --- onboarding ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,15 +13,18 @@ from django.utils import formats
 from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
+from organizations.admin_csv import CsvExportMixin
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
     ReadOnlyAdminMixin,
     scoped_choices,
 )
+from organizations.formatting import duration_text
 from organizations.models import Organization
+from organizations.selectors import member_portal_ids_matching
 from sync.appliers import APPLIERS
 from sync.models import InboundEvent, WorkerHeartbeat
 from sync.pagination import EstimatedCountPaginator
@@ -73,19 +77,20 @@ class OrganizationFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
+class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAdmin):
     organization_lookup = "organization"
     # Organisation admins read their own events and may reprocess the failed ones.
     org_admin_permissions = frozenset({"view", "reprocess"})
+    # Compact at 1280 px: the outcome is visible, long values are cut with the full
+    # text on hover (and on the event's page).
     list_display = (
         "received_at",
         "event_type",
         "status",
         "organization",
-        "subject_ids",
-        "attempts",
         "outcome_preview",
         "lag_display",
+        "subject_preview",
     )
     # Fast at a million events (issue 9): no date_hierarchy (its year/month links need
     # SELECT DISTINCT over every row; the received_at filter below asks nothing), filters
@@ -98,7 +103,24 @@ class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
     # most of a page's time once the queries are cheap: 50 rows keep it well under 300 ms.
     list_per_page = 50
     search_fields = ("=webhook_id", "subject_ids")
-    search_help_text = _("Search by webhook id or Min Side member / enrollment id.")
+    search_help_text = _(
+        "Search by member name or e-mail, webhook id or Min Side member / enrollment id."
+    )
+    csv_filename = "sync-log"
+    csv_columns = (
+        (_("received at"), lambda event: event.received_at.isoformat()),
+        (_("organisation"), lambda event: event.organization),
+        (_("event type"), lambda event: event.event_type),
+        (_("status"), lambda event: event.get_status_display()),
+        (_("member / enrollment ids"), lambda event: event.subject_ids),
+        (_("attempts"), lambda event: event.attempts),
+        (_("outcome"), lambda event: event.outcome),
+        (
+            _("lag (seconds)"),
+            lambda event: f"{event.lag.total_seconds():.1f}" if event.lag is not None else "",
+        ),
+        (_("webhook id"), lambda event: event.webhook_id),
+    )
     list_select_related = ("organization",)
     ordering = ("-received_at",)
     actions = ("reprocess_failed",)
@@ -120,7 +142,8 @@ class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
             },
         ),
         (
-            _("Processing"),
+            # Not "Processing" (the status): the heading of the processing details.
+            pgettext_lazy("sync event fieldset", "Processing"),
             {
                 "fields": (
                     "status",
@@ -159,20 +182,50 @@ class InboundEventAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
         # Self-tests are listed on their source's page, not in anyone's sync log.
         return super().get_scoped_queryset(request).filter(is_self_test=False)
 
+    def get_search_results(self, request, queryset, search_term):
+        """Also find the events of members named by the search (name or e-mail).
+
+        The log knows members by Min Side id only, so their ids are looked up first,
+        among the members of the admin's own organisations.
+        """
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        member_ids = member_portal_ids_matching(user=request.user, term=search_term)
+        if not member_ids:
+            return found, may_have_duplicates
+        by_member = Q()
+        for member_id in member_ids:
+            by_member |= Q(subject_ids__contains=member_id)
+        return found | queryset.filter(by_member), may_have_duplicates
+
     def has_reprocess_permission(self, request, obj=None) -> bool:
         return self._org_admin_may(request, "reprocess", obj)
 
     # --- columns --------------------------------------------------------------------------------
     @admin.display(description=_("outcome"))
     def outcome_preview(self, obj: InboundEvent) -> str:
-        if len(obj.outcome) <= OUTCOME_PREVIEW_LENGTH:
-            return obj.outcome
-        return obj.outcome[:OUTCOME_PREVIEW_LENGTH] + "…"
+        if not obj.outcome:
+            return "—"
+        short = obj.outcome
+        if len(short) > OUTCOME_PREVIEW_LENGTH:
+            short = short[:OUTCOME_PREVIEW_LENGTH] + "…"
+        return format_html(
+            '<span class="cell-truncate cell-wide" title="{}">{}</span>', obj.outcome, short
+        )
+
+    @admin.display(description=_("Min Side ids"))
+    def subject_preview(self, obj: InboundEvent) -> str:
+        if not obj.subject_ids:
+            return "—"
+        return format_html(
+            '<span class="cell-truncate cell-id" title="{}">{}</span>',
+            obj.subject_ids,
+            obj.subject_ids,
+        )
 
     @admin.display(description=_("lag"))
     def lag_display(self, obj: InboundEvent) -> str:
         lag = obj.lag
-        return f"{lag.total_seconds():.1f} s" if lag is not None else "–"
+        return duration_text(lag)
 
     @admin.display(description=_("raw event type"))
     def raw_event_type(self, obj: InboundEvent) -> str:

@@ -25,7 +25,10 @@ def _aware_datetime_parse(value: Any) -> datetime:
         raise NormalizedEventInvalid(f"occurred_at {value!r} is not an ISO-8601 date-time") from exc
     if parsed.tzinfo is None:
         raise NormalizedEventInvalid(f"occurred_at {value!r} has no timezone")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        raise NormalizedEventInvalid(f"occurred_at {value!r} is out of range") from exc
 
 
 @dataclass(frozen=True)

@@ -296,6 +296,7 @@ def _events_apply(event: InboundEvent) -> ApplyResult:
             event_type=item.type,
             occurred_at=item.occurred_at,
             data=item.data,
+            received_at=event.received_at,
         )
         for item in _parsed(event)
     ]

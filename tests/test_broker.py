@@ -16,13 +16,18 @@ def test_a_message_appears_in_the_queue_only_once_written_whole(tmp_path, monkey
         real_replace(src, dst)
 
     monkeypatch.setattr(broker.os, "replace", replace)
-    options = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)}
-    options["control_folder"] = str(tmp_path / "control")
+    options = {
+        "data_folder_in": str(tmp_path),
+        "data_folder_out": str(tmp_path),
+        "control_folder": str(tmp_path / "control"),
+    }
     with Connection("filesystem://", transport=broker.Transport, transport_options=options) as conn:
-        queue = conn.SimpleQueue("celery")
-        queue.put({"hello": "world"})
-        message = queue.get(timeout=1)
+        channel = conn.default_channel
+        channel._put("celery", {"hello": "world"})
+        queued = [name for name in os.listdir(tmp_path) if name.endswith(".celery.msg")]
+        message = channel._get("celery")
 
-    assert message.payload == {"hello": "world"}
+    assert message == {"hello": "world"}
+    assert len(queued) == 1
     # While the bytes were written, nothing carried the name a consumer looks for.
     assert seen_during_write and not [n for n in seen_during_write if n.endswith(".celery.msg")]

@@ -7,11 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import django
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as gettext_
 from django.utils.translation import ngettext
 
 from portal_integration.models import PortalConfiguration
@@ -24,6 +27,7 @@ PO_PATH = CATALOG_DIR / "django.po"
 MO_PATH = CATALOG_DIR / "django.mo"
 # Placeholders and markup that a translation must carry over unchanged.
 PLACEHOLDER = re.compile(r"%\(\w+\)[-#0 +]*[\d.]*[sdrf]|%%|\{\w+\}|<[^>]+>")
+EMPTIED_FIELD = re.compile(r"\{(\d+):\.0\}")
 LINK = "https://minside.hlf.no/kurs?medlem={member_id}&org={organization}&lang={locale}"
 
 
@@ -100,6 +104,8 @@ def test_translations_keep_every_placeholder_and_tag():
         source = entry.get("msgid_plural", entry["msgid"])
         # The singular may drop the count ("Denne hendelsen"), like the English one does.
         target = _translations(entry)[-1]
+        # `{1:.0}` keeps a positional field but prints nothing (an English plural "s").
+        target = EMPTIED_FIELD.sub(r"{\1}", target)
         assert sorted(PLACEHOLDER.findall(target)) == sorted(PLACEHOLDER.findall(source)), source
 
 
@@ -123,9 +129,12 @@ def test_compiled_mo_matches_the_po():
     with MO_PATH.open("rb") as mo_file:
         compiled = gettext.GNUTranslations(mo_file)
     for entry in _messages():
+        context = entry.get("msgctxt")
         if "msgid_plural" in entry:
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == entry["msgstr[0]"]
             assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 2) == entry["msgstr[1]"]
+        elif context:
+            assert compiled.pgettext(context, entry["msgid"]) == entry["msgstr"], entry["msgid"]
         else:
             assert compiled.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
 
@@ -244,3 +253,177 @@ def test_switching_without_csrf_token_is_refused(norwegian, global_admin):
     response = client.post(reverse("set_language"), {"language": "en", "next": "/admin/"})
     assert response.status_code == 403
     assert ">Medlemmer<" in client.get(reverse("admin:index")).content.decode()
+
+
+# --- every string the admin shows, third-party apps included ---------------------------
+
+SITE_PACKAGES = Path(django.__file__).resolve().parent.parent
+# Django's own English catalogues: every template and Python string of the admin it ships.
+DJANGO_CATALOGUES = [
+    Path(django.__file__).resolve().parent / "contrib" / app / "locale/en/LC_MESSAGES/django.po"
+    for app in ("admin", "auth", "contenttypes")
+]
+# The same in Bokmål, or not words at all.
+SAME_IN_BOKMAL = {
+    "%(class_name)s %(instance)s",
+    "salt",
+    "hash",
+    "Exchange",
+    "ID",
+    "id",
+    "URL",
+    "e-mail",
+    "status",
+    "Webhooks",
+    "Min Side",
+    "Dataverse RemoteExecutionContext",
+}
+
+
+def _shown(value) -> bool:
+    return bool(value) and str(value) not in SAME_IN_BOKMAL
+
+
+def _admin_strings() -> set:
+    """What the registered admin screens show: app and model names, field labels and
+    help texts, choices, actions, fieldset titles and form labels (lazy strings kept)."""
+    from django.contrib import admin
+
+    strings = set()
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        strings |= {opts.verbose_name, opts.verbose_name_plural, opts.app_config.verbose_name}
+        for field in opts.get_fields():
+            strings |= {getattr(field, "verbose_name", None), getattr(field, "help_text", None)}
+            for _value, label in getattr(field, "flatchoices", None) or []:
+                strings.add(label)
+        for action in [*(model_admin.actions or ()), *admin.site._actions.values()]:
+            function = getattr(model_admin, action, None) if isinstance(action, str) else action
+            strings.add(getattr(function, "short_description", None))
+        for title, _options in model_admin.fieldsets or ():
+            strings.add(title)
+        for form_field in getattr(model_admin.form, "base_fields", {}).values():
+            strings |= {form_field.label, form_field.help_text}
+    # Lazy strings are the ones meant to be translated (time-zone names etc. are data).
+    return {value for value in strings if isinstance(value, Promise) and _shown(value)}
+
+
+def _column_labels_untranslated() -> list[str]:
+    """List columns and filters by their label, in English and Bokmål: the same text in
+    both means nobody can translate it (plain strings, labels derived from names)."""
+    from django.contrib import admin
+    from django.contrib.admin.utils import label_for_field
+
+    missing = []
+    for model, model_admin in admin.site._registry.items():
+        names = [n for n in (model_admin.list_display or ()) if isinstance(n, str)]
+        names += [n for n in (model_admin.list_filter or ()) if isinstance(n, str)]
+        for name in names:
+            if name in {"__str__", "action_checkbox"}:
+                continue
+            try:
+                with translation.override("en"):
+                    english = str(label_for_field(name, model, model_admin))
+                with translation.override("nb"):
+                    bokmal = str(label_for_field(name, model, model_admin))
+            except AttributeError:
+                continue
+            if english == bokmal and english not in SAME_IN_BOKMAL:
+                missing.append(f"{model._meta.label}.{name}: {english}")
+    return sorted(missing)
+
+
+def _untranslated(values) -> list[str]:
+    missing = []
+    for value in values:
+        with translation.override("en"):
+            english = str(value)
+        with translation.override("nb"):
+            bokmal = str(value)
+        if english == bokmal and english not in SAME_IN_BOKMAL:
+            missing.append(english)
+    return sorted(missing)
+
+
+def test_every_admin_screen_label_has_a_bokmal_translation(db):
+    """Models, fields, choices and actions of every registered admin screen, including
+    django-celery-beat's periodic tasks, DRF's tokens and Django's users and groups."""
+    strings = _admin_strings()
+    labels = {str(value) for value in strings}
+    # The check sees the third-party apps' screens.
+    assert {"Periodic Tasks", "periodic tasks", "Auth Token", "crontabs"} <= labels
+    assert _untranslated(strings) == []
+    assert _column_labels_untranslated() == []
+
+
+def test_django_admin_templates_have_bokmal_for_every_string():
+    """Django's own admin strings ("Start typing to filter…", "Show counts", …)."""
+    missing = []
+    with translation.override("nb"):
+        for catalogue in DJANGO_CATALOGUES:
+            for entry in _po_entries(catalogue):
+                msgid, context = entry["msgid"], entry.get("msgctxt")
+                if not msgid or msgid in SAME_IN_BOKMAL:
+                    continue
+                if "msgid_plural" in entry:
+                    shown = translation.ngettext(msgid, entry["msgid_plural"], 2)
+                    if shown == entry["msgid_plural"]:
+                        missing.append(msgid)
+                elif (
+                    translation.pgettext(context, msgid) if context else gettext_(msgid)
+                ) == msgid:
+                    missing.append(msgid)
+    assert missing == []
+
+
+def test_third_party_strings_read_right_in_bokmal(norwegian, client, global_admin):
+    body = _login(client, global_admin).get(reverse("admin:index")).content.decode()
+    assert "Periodiske oppgaver" in body
+    assert "API-nøkler" in body
+    assert "Auth Token" not in body and "AUTH TOKEN" not in body
+    listing = client.get(reverse("admin:organizations_member_changelist")).content.decode()
+    assert "Skriv for å filtrere" in listing
+    assert "Legg til medlem" in listing
+    assert "Legg til ny medlem" not in listing
+
+
+def test_the_admin_javascript_strings_have_bokmal():
+    """Date pickers and select widgets: Django's djangojs lacks some Bokmål; ours fills it."""
+    from django.utils.translation.trans_real import DjangoTranslation
+
+    admin_locale = Path(django.__file__).resolve().parent / "contrib" / "admin" / "locale"
+    catalogue = DjangoTranslation("nb", domain="djangojs", localedirs=[str(admin_locale)])
+    missing = []
+    for entry in _po_entries(admin_locale / "en" / "LC_MESSAGES" / "djangojs.po"):
+        msgid, context = entry["msgid"], entry.get("msgctxt")
+        if not msgid:
+            continue
+        # Listed at all: "Filter" and "April" are the same words in Bokmål.
+        key = f"{context}\x04{msgid}" if context else msgid
+        if "msgid_plural" in entry:
+            key = (key, 0)
+        if key not in catalogue._catalog:
+            missing.append(msgid)
+    assert missing == []
+
+
+def test_the_admin_javascript_catalogue_serves_them(norwegian, client, global_admin):
+    body = _login(client, global_admin).get(reverse("admin:jsi18n")).content.decode()
+    assert "Velg alle %s" in body
+    assert "s\\u00f8ndag" in body or "søndag" in body
+
+
+def test_compiled_djangojs_mo_matches_its_po():
+    po_path, mo_path = CATALOG_DIR / "djangojs.po", CATALOG_DIR / "djangojs.mo"
+    with mo_path.open("rb") as mo_file:
+        compiled = gettext.GNUTranslations(mo_file)
+    entries = [e for e in _po_entries(po_path) if e["msgid"]]
+    assert entries
+    for entry in entries:
+        context = entry.get("msgctxt")
+        if "msgid_plural" in entry:
+            assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 2) == entry["msgstr[1]"]
+        elif context:
+            assert compiled.pgettext(context, entry["msgid"]) == entry["msgstr"]
+        else:
+            assert compiled.gettext(entry["msgid"]) == entry["msgstr"]

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -188,9 +188,11 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
     # --- actions ------------------------------------------------------------------
     def _confirm(self, request, queryset, *, action: str, question: str):
         """Confirmation page first; returns None once the admin has confirmed."""
-        if request.POST.get("confirmed") == "yes":
+        if request.method == "POST" and request.POST.get("confirmed") == "yes":
             return None
         context = {
+            # From a source's own page, "no" leads back there; from the list, to the list.
+            "cancel_url": getattr(request, "_webhook_source_page", None),
             **self.admin_site.each_context(request),
             "title": _("Are you sure?"),
             "question": question,
@@ -297,6 +299,18 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
 
     @admin.action(description=gettext_lazy("Send signed test payload"))
     def send_test_payload(self, request, queryset):
+        if getattr(request, "_webhook_source_page", None):
+            confirmation = self._confirm(
+                request,
+                queryset,
+                action="send_test_payload",
+                question=_(
+                    "Send a signed test payload to the public endpoint? It is recorded like "
+                    "a real delivery from this source."
+                ),
+            )
+            if confirmation is not None:
+                return confirmation
         endpoint_url = webhook_endpoint_url(request)
         sources = list(queryset[: SELF_TEST_MAX_SOURCES + 1])
         if len(sources) > SELF_TEST_MAX_SOURCES:
@@ -320,6 +334,47 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
                 _("%(source)s: %(detail)s — HTTP %(status)s in %(ms)d ms (%(url)s)") % values,
                 messages.SUCCESS if result.ok else messages.ERROR,
             )
+
+    # --- the source page's buttons -------------------------------------------------
+    def get_urls(self):
+        urls = super().get_urls()
+        return [
+            path(
+                "<path:object_id>/run/<str:action>/",
+                self.admin_site.admin_view(self.source_action_view),
+                name="webhooks_webhooksource_run",
+            ),
+            *urls,
+        ]
+
+    # The buttons of a source's own page run the list's actions on that one source,
+    # through the same services and the same confirmation page.
+    SOURCE_PAGE_ACTIONS = (
+        "send_test_payload",
+        "generate_secret",
+        "rotate_secret",
+        "disable_sources",
+        "enable_sources",
+    )
+
+    def source_action_view(self, request, object_id, action):
+        from django.contrib.admin.utils import unquote
+        from django.http import Http404, HttpResponseRedirect
+
+        if action not in self.SOURCE_PAGE_ACTIONS:
+            raise Http404
+        source = self.get_object(request, unquote(object_id))  # 404 outside the scope
+        if not self.has_change_permission(request, source):
+            raise PermissionDenied
+        change_url = reverse("admin:webhooks_webhooksource_change", args=[source.pk])
+        request._webhook_source_page = change_url
+        queryset = self.get_queryset(request).filter(pk=source.pk)
+        response = getattr(self, action)(request, queryset)
+        return response if response is not None else HttpResponseRedirect(change_url)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "source_actions": True}
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(WebhookHealth)

@@ -262,13 +262,17 @@ def test_onboarding_view_ends_on_a_checklist_showing_the_secret_once(as_global_a
             owner__expense_claims="portal",
         ),
     )
-    assert response.status_code == 200, response.content.decode()[:3000]
-    assert "no-store" in response["Cache-Control"]
+    # Post-redirect-get: a reload cannot submit the form again.
+    assert response.status_code == 302, response.content.decode()[:3000]
     organization = Organization.objects.get(slug="hlf-molde")
+    checklist_url = reverse("admin:portal_integration_onboard_checklist", args=[organization.pk])
+    assert response["Location"] == checklist_url
+    response = as_global_admin.get(checklist_url)
+    assert "no-store" in response["Cache-Control"]
     body = response.content.decode()
     secret = response.context["secret"]
     assert secret.startswith("whsec_") and secret in body
-    assert secret not in str(dict(as_global_admin.session))  # never parked in the session
+    assert secret not in str(dict(as_global_admin.session))  # never stored in plain text
     assert "/webhooks/dynamics/" in body
     assert "A deep link for Expense claims" in body  # portal-owned without a link
     assert "An organisation administrator" in body
@@ -280,7 +284,6 @@ def test_onboarding_view_ends_on_a_checklist_showing_the_secret_once(as_global_a
         ).owner
         == "portal"
     )
-    checklist_url = reverse("admin:portal_integration_onboard_checklist", args=[organization.pk])
     again = as_global_admin.get(checklist_url).content.decode()
     assert "/webhooks/dynamics/" in again
     assert secret not in again

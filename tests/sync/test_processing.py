@@ -640,3 +640,22 @@ def test_a_drain_stops_at_its_time_budget_and_hands_over_to_a_fresh_one(org_a, w
     # A full first batch asks a second process to help; the budget hands over to a fresh one.
     assert wakeups == ["in 0s", "in 0s"]
     assert InboundEvent.objects.filter(status=Status.PENDING).count() == 3
+
+
+def test_a_stored_time_past_the_representable_range_fails_the_event_readably(org_a):
+    event = event_store(
+        org_a,
+        [
+            {
+                "type": "role.updated",
+                "occurred_at": "9999-12-31T23:00:00-05:00",
+                "data": {"member_id": p.MEMBER_ID, "role": "coordinator"},
+            }
+        ],
+    )
+
+    services.inbox_drain()
+
+    event.refresh_from_db()
+    assert event.status == Status.FAILED
+    assert "out of range" in event.outcome

@@ -59,3 +59,17 @@ def test_printed_curl_command_is_accepted(client, org_a, capsys, monkeypatch):
         headers=headers,
     )
     assert response.status_code == 202, response.content
+
+
+def test_the_printed_url_follows_port_and_host(capsys, monkeypatch):
+    example = load_example()
+    monkeypatch.setenv("PORT", "9000")
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.setattr("sys.argv", ["sign_example.py"])
+    example.main()
+    assert " http://127.0.0.1:9000/webhooks/dynamics/ " in capsys.readouterr().out
+    monkeypatch.setattr(
+        "sys.argv", ["sign_example.py", "--url", "https://bro.hlf.no/webhooks/dynamics/"]
+    )
+    example.main()
+    assert " https://bro.hlf.no/webhooks/dynamics/ " in capsys.readouterr().out
