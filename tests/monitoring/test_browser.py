@@ -45,6 +45,7 @@ def test_health_alert_chart_and_the_scoped_warning(
     _login(page, base, global_admin)
     assert "outage" in page.inner_text("#integration-state")
     page.click("#integration-state a")
+    page.wait_for_selector("#alert-worker")  # the click navigates; wait for the page
     alert = page.locator("#alert-worker")
     assert alert.is_visible()
     assert "Worker outage" in alert.inner_text()
@@ -61,6 +62,7 @@ def test_health_alert_chart_and_the_scoped_warning(
 
     page = browser.new_page(locale="en-GB")
     _login(page, base, org_admin_a)
+    page.wait_for_selector("#organization-sync-warning")
     warning = page.locator("#organization-sync-warning")
     assert warning.is_visible()
     text = warning.inner_text()
@@ -71,5 +73,6 @@ def test_health_alert_chart_and_the_scoped_warning(
     config = PortalConfiguration.objects.get(organization=org_a)
     connections.close_all()
     page.goto(f"{base}/admin/portal_integration/portalconfiguration/{config.pk}/change/")
+    page.wait_for_selector("#organization-sync-warning")
     assert page.locator("#organization-sync-warning").is_visible()
     page.close()
