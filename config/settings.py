@@ -1,12 +1,15 @@
 """Settings for minside-bridge, read from the environment (see .env.example)."""
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.csp import content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,14 +19,36 @@ env = environ.Env()
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 IS_PRODUCTION = DJANGO_ENV == "production"
 
+# Importing the settings creates no directory: DATA_DIR is made by the code that writes
+# into it (a development secret below, the SQLite database and static root in
+# config.apps, the filesystem broker).
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Production never falls back to a development default (SQLite, the filesystem broker,
+# generated secrets, localhost): every one of these must be given, and all that are
+# missing are named at once.
+PRODUCTION_REQUIRED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "ALLOWED_HOSTS",
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+)
+if IS_PRODUCTION:
+    _missing = [name for name in PRODUCTION_REQUIRED if not env.str(name, default="").strip()]
+    if _missing:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs these environment variables, which are not set: "
+            + ", ".join(_missing)
+            + " (see .env.example)."
+        )
 
 
 def _kept_dev_secret(name: str, make) -> str:
     """A development-only secret generated once and kept under DATA_DIR."""
     path = DATA_DIR / name
     if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
@@ -33,7 +58,7 @@ def _required_in_production(name: str, dev_file: str, make) -> str:
     value = env.str(name, default="")
     if value:
         return value
-    if IS_PRODUCTION:
+    if IS_PRODUCTION:  # unreachable after the check above; kept as a second lock
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production")
     return _kept_dev_secret(dev_file, make)
 
@@ -66,6 +91,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "simple_history",
+    "axes",
+    "config.apps.ConfigAppConfig",
     "organizations",
     "sync",
     "webhooks",
@@ -77,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads the path or query: NUL and control bytes are a 400 (issue 12).
     "config.middleware.HostileRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -88,6 +116,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Styled 403/404 pages inside /admin/ (never the DEBUG page for a refused object).
     "organizations.admin_errors.AdminErrorPagesMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its own answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,6 +156,25 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Logins -------------------------------------------------------------------------
+# django-axes first: it refuses a login for a username + client address with too many
+# recent failures before any password is checked (config.auth_backends).
+AUTHENTICATION_BACKENDS = [
+    "config.auth_backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+# Per username *and* address: one attacker cannot lock an administrator out everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.auth_backends.lockout_response"
+AXES_COOLOFF_MESSAGE = _("Too many failed login attempts. Try again later.")
+# Lockouts are read and lifted with `manage.py axes_list_attempts` / `axes_reset_username`;
+# the admin registry stays the project's scoped admins only.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -145,8 +194,7 @@ USE_TZ = True
 
 # --- Static files ------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+STATIC_ROOT = DATA_DIR / "static"  # made by collectstatic, or in development by config.apps
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -157,13 +205,30 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
-# --- Security ----------------------------------------------------------------------
+# --- Security (docs/reliability.md, "Production profile") ----------------------------
+# The TLS-terminating proxy sets X-Forwarded-Proto (and must overwrite one sent by a client).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=IS_PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=IS_PRODUCTION)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=IS_PRODUCTION)
+# Load balancers probe over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy in every environment (django-csp; config/csp.py says why).
+CONTENT_SECURITY_POLICY = content_security_policy()
+# Error pages (DEBUG's included) never show secrets: see config/error_reports.py.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.SecretSafeExceptionReporterFilter"
+
+# --- Cache (API throttling counters) ------------------------------------------------
+# Per process by default; point CACHE_URL at Redis (e.g. redis://host:6379/1) to share
+# the API rate counters between every web process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -177,6 +242,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    # Per token (docs/api.md); the webhook endpoint sets its own empty list: never throttled.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.ApiTokenRateThrottle",
+        "config.throttling.ApiAnonymousRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("API_THROTTLE_RATE", default="600/min"),
+        "api_anonymous": env.str("API_ANONYMOUS_THROTTLE_RATE", default="60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "minside-bridge API",
@@ -311,11 +385,25 @@ RETENTION_INTERVAL_SECONDS = env.int("RETENTION_INTERVAL_SECONDS", default=24 * 
 MONITORING_ROLLUP_INTERVAL_SECONDS = env.int("MONITORING_ROLLUP_INTERVAL_SECONDS", default=300)
 
 # --- Logging -------------------------------------------------------------------------
+# `json` (production default): one JSON object per line (config/logging.py); `plain`
+# (development default): readable lines, in which structured events are JSON too.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    # Exception messages can quote payload values: the type and traceback are logged.
+    "filters": {"no_exception_messages": {"()": "config.logging.NoExceptionMessagesFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["no_exception_messages"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

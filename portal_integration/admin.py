@@ -9,8 +9,10 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.debug import sensitive_post_parameters
 
 from organizations.admin import ORGANIZATION_LINK_CHECKS
 from organizations.admin_errors import GlobalAdminsOnly
@@ -356,6 +358,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         )
 
     # --- onboarding -------------------------------------------------------------------
+    @method_decorator(sensitive_post_parameters("secret"))
     def onboard_view(self, request):
         if not user_is_global_admin(request.user):
             raise GlobalAdminsOnly

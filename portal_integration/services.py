@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from organizations.models import Organization, allowed_hosts_parse
 from organizations.services import organization_create
@@ -497,6 +498,7 @@ def portal_configuration_restore(
 # --- onboarding ------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def organization_onboard(
     *,
     slug: str,
@@ -543,6 +545,7 @@ def organization_onboard(
         )
 
 
+@sensitive_variables()
 def organization_integration_setup(
     *,
     organization: Organization,

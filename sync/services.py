@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.logging import log_event
 from organizations.models import Organization
 from sync import dispatch
 from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
@@ -51,6 +52,7 @@ class ApplyResult:
     status: str
     outcome: str
     retry_in: float | None = None
+    duration_ms: float | None = None
 
 
 def worker_heartbeat_record(*, hostname: str) -> WorkerHeartbeat:
@@ -209,6 +211,7 @@ def _due_condition(now: datetime) -> Q:
 _CLAIM_RETURNING = (
     "id",
     "organization_id",
+    "source_identifier",
     "normalized",
     "attempts",
     "received_at",
@@ -406,10 +409,14 @@ def _batch_apply(events: list[InboundEvent], *, careful: bool) -> dict:
         results = {}
         with prelocked:
             for event in held:
+                started = time.perf_counter()
                 if event.attempts > settings.SYNC_MAX_ATTEMPTS:
-                    results[event.pk] = _exhausted_result(event)
+                    result = _exhausted_result(event)
                 else:
-                    results[event.pk] = apply(event, now)
+                    result = apply(event, now)
+                results[event.pk] = replace(
+                    result, duration_ms=round((time.perf_counter() - started) * 1000, 2)
+                )
         _results_record(held, results)
     return results
 
@@ -502,16 +509,26 @@ def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
         logger.warning("sync drain: transient %s; the batch backs off", type(exc).__name__)
         results = _batch_transient_failure(events, error=exc)
     finished = []
-    received = {event.pk: event.received_at for event in events}
+    by_pk = {event.pk: event for event in events}
     now = timezone.now()
     for pk, result in results.items():
         report.statuses[result.status] += 1
         if result.retry_in is None:
-            finished.append((result.status, (now - received[pk]).total_seconds()))
+            finished.append((result.status, (now - by_pk[pk].received_at).total_seconds()))
         else:
             report.next_retry_in = min(report.next_retry_in or result.retry_in, result.retry_in)
-        if result.status == Status.FAILED:
-            logger.warning("sync event %s failed", pk)
+        # Ids, codes and numbers only: the outcome text can quote payload values.
+        log_event(
+            logger,
+            "sync.event_applied",
+            level=logging.WARNING if result.status == Status.FAILED else logging.INFO,
+            event_id=str(pk),
+            source=by_pk[pk].source_identifier,
+            status=str(result.status),
+            attempt=by_pk[pk].attempts,
+            retry_in=result.retry_in,
+            duration_ms=result.duration_ms,
+        )
     report.batches += 1
     if finished:
         inbound_events_finished.send(sender=InboundEvent, results=finished)

@@ -5,6 +5,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class SecretDecryptionError(Exception):
@@ -28,11 +29,13 @@ def _fernet() -> MultiFernet:
     return _multi_fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
+@sensitive_variables()
 def secret_encrypt(plaintext: str) -> str:
     """Encrypt with the first key."""
     return _fernet().encrypt(plaintext.encode()).decode("ascii")
 
 
+@sensitive_variables()
 def secret_decrypt(ciphertext: str) -> str:
     """Decrypt with whichever key in FIELD_ENCRYPTION_KEYS encrypted it."""
     try:

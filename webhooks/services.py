@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
@@ -22,6 +23,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from organizations.models import Organization
 from sync.services import RecordPreconditionFailed, inbound_event_record
@@ -138,6 +140,7 @@ def _secret_validate(secret: str) -> None:
         )
 
 
+@sensitive_variables()
 def _secret_store(*, source: WebhookSource, plaintext: str) -> WebhookSecret:
     masked = signing.secret_mask(plaintext)
     # Saving a secret moves the source's version, so every intake cache reloads.
@@ -158,6 +161,7 @@ def _duplicate_identifier_error(identifier: str) -> ValidationError:
     )
 
 
+@sensitive_variables()
 def webhook_source_create(
     *,
     organization: Organization,
@@ -192,6 +196,7 @@ def webhook_source_create(
     return source, plaintext
 
 
+@sensitive_variables()
 def webhook_secret_generate(*, source: WebhookSource) -> str:
     """Give a source without an active secret its first one; return it (shown once)."""
     with transaction.atomic():
@@ -206,6 +211,7 @@ def webhook_secret_generate(*, source: WebhookSource) -> str:
     return plaintext
 
 
+@sensitive_variables()
 def webhook_secret_rotate(*, source: WebhookSource, overlap: timedelta | None = None) -> str:
     """Add a new secret; earlier ones keep verifying for `overlap`, then stop. Return it once."""
     if overlap is None:
@@ -271,6 +277,7 @@ class IntakeResult:
     body: dict[str, Any]
     reason: str | None = None  # the rejection code, if refused
     headers: dict[str, str] = field(default_factory=dict)
+    source: str | None = None  # the source identifier, once known (for the outcome log)
 
 
 class _Rejected(Exception):
@@ -535,6 +542,7 @@ def _source_resolve(head: PayloadHead) -> tuple[WebhookSource, list[str]]:
     return source, secrets
 
 
+@sensitive_variables()
 def _authenticate(
     *, source: WebhookSource, secrets: list[str], sig: _SignatureHeaders, body: bytes
 ) -> None:
@@ -622,6 +630,13 @@ def _normalize(
     return normalized
 
 
+def _loggable_identifier(identifier) -> str | None:
+    """A claimed source identifier as it may be logged: text, bounded, printable."""
+    if not isinstance(identifier, str):
+        return None
+    return identifier[:_MAX_IDENTIFIER].encode("ascii", "backslashreplace").decode("ascii")
+
+
 def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResult:
     address = _client_address(request.client_address)
     if not rejection.authenticated and _rejections_over_rate(address):
@@ -634,6 +649,7 @@ def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResu
             },
             reason=RATE_LIMITED,
             headers={"Retry-After": str(RATE_LIMITED_RETRY_AFTER_SECONDS)},
+            source=_loggable_identifier(rejection.identifier),
         )
     webhook_rejection_record(
         request=request,
@@ -646,6 +662,7 @@ def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResu
         status_code=REJECTION_STATUS[rejection.reason],
         body={"error": str(rejection.reason), "detail": str(rejection.detail)},
         reason=str(rejection.reason),
+        source=_loggable_identifier(rejection.identifier),
     )
 
 
@@ -767,11 +784,13 @@ def _webhook_intake(*, request: IntakeRequest) -> IntakeResult:
         head = payload_inspect(body)
         fast = _store_with_cached_source(sig=sig, body=body, head=head, request=request)
         if fast is not None:
-            return fast
+            # The cached source was found by this identifier.
+            return dataclasses.replace(fast, source=head.source_identifier)
         source, secrets = _source_resolve(head)
         # Authenticate before anything else, a duplicate answer included.
         _authenticate(source=source, secrets=secrets, sig=sig, body=request.body)
-        return _store(source=source, sig=sig, body=body, head=head, request=request)
+        result = _store(source=source, sig=sig, body=body, head=head, request=request)
+        return dataclasses.replace(result, source=source.identifier)
     except _Rejected as rejection:
         return _rejected_result(request, rejection)
 
@@ -801,6 +820,7 @@ def _self_test_outcome(response: requests.Response) -> tuple[bool, str]:
     return False, _("unexpected answer")
 
 
+@sensitive_variables()
 def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfTestResult:
     """POST a real signed `webhook.test` envelope to the endpoint and report what happened."""
     secrets = webhook_source_active_secrets(source=source)

@@ -1,6 +1,7 @@
 """The webhook endpoint `POST /webhooks/dynamics/` (SPEC §4): read bounded, hand to the service."""
 
 import logging
+import time
 
 from django.conf import settings
 from django.utils import translation
@@ -18,6 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.logging import log_event
 from webhooks import signing
 from webhooks.models import WebhookRejection
 from webhooks.services import (
@@ -191,9 +193,23 @@ class DynamicsWebhookView(APIView):
         },
     )
     def post(self, request):
+        started = time.monotonic()
         # The contract is English for every sender, whatever the site's default language.
         with translation.override("en"):
-            return self._receive(request)
+            response, result = self._receive(request)
+        # One structured line per delivery: ids and codes only, never a payload value.
+        body = response.data if isinstance(response.data, dict) else {}
+        log_event(
+            logger,
+            "webhook.outcome",
+            event_id=body.get("event_id"),
+            source=getattr(result, "source", None),
+            status=response.status_code,
+            outcome=body.get("status") or "rejected",
+            reason=body.get("error"),
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+        return response
 
     def _receive(self, request):
         django_request = request._request
@@ -215,8 +231,9 @@ class DynamicsWebhookView(APIView):
         )
         try:
             result = webhook_intake(request=intake)
-        except DATABASE_DOWN_ERRORS:
-            logger.exception("webhook could not be stored; answering 503")
+        except DATABASE_DOWN_ERRORS as exc:
+            # The type only: a driver's message can quote the values it refused.
+            logger.error("webhook could not be stored (%s); answering 503", type(exc).__name__)
             # Not a §4.3 rejection: nothing was decided about the request.
             _handled(intake, result="unavailable", reason=None)
             return Response(
@@ -226,9 +243,9 @@ class DynamicsWebhookView(APIView):
                 },
                 status=503,
                 headers={"Retry-After": "30"},
-            )
+            ), None
         _handled(intake, result=result.body.get("status", "rejected"), reason=result.reason)
-        return Response(result.body, status=result.status_code, headers=result.headers)
+        return Response(result.body, status=result.status_code, headers=result.headers), result
 
 
 def _handled(intake: IntakeRequest, *, result: str, reason: str | None) -> None:

@@ -127,17 +127,18 @@ def celery_worker_args(*, concurrency: int = 1, queues: str | None = None) -> li
 
 
 def gunicorn_args(*, port: int, workers: int = 2) -> list[str]:
+    """gunicorn as the Procfile runs it (config/gunicorn.py), on a loopback port."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "config.wsgi",
+        "--config",
+        str(REPO_ROOT / "config" / "gunicorn.py"),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--threads",
-        "4",
     ]
 
 

@@ -659,3 +659,29 @@ def test_a_stored_time_past_the_representable_range_fails_the_event_readably(org
     event.refresh_from_db()
     assert event.status == Status.FAILED
     assert "out of range" in event.outcome
+
+
+def test_each_applied_event_is_one_structured_log_line_without_payload_values(kari, org_a, caplog):
+    import json as json_module
+    import logging
+
+    good = role_event(org_a, "coordinator")
+    bad = event_store(
+        org_a,
+        p.envelope("membership.updated", {"member_id": p.MEMBER_ID, "email": "kari@@bad"}),
+    )
+
+    with caplog.at_level(logging.INFO, logger="sync.services"):
+        services.inbox_drain()
+
+    lines = [
+        json_module.loads(record.getMessage())
+        for record in caplog.records
+        if record.getMessage().startswith('{"event":"sync.event_applied"')
+    ]
+    assert {(line["event_id"], line["status"]) for line in lines} == {
+        (str(good.id), "succeeded"),
+        (str(bad.id), "failed"),
+    }
+    assert all(line["source"] == f"src-{org_a.slug}" for line in lines)
+    assert "kari@@bad" not in caplog.text
