@@ -1,4 +1,4 @@
-"""gunicorn server hooks (imported by gunicorn.conf.py): prepare the metrics files once."""
+"""gunicorn server hooks (called from config/gunicorn.py): prepare the metrics files once."""
 
 import os
 
