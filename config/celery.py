@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("minside_bridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Heartbeat thread and metrics files of each worker (monitoring/worker.py).
+app.steps["worker"].add("monitoring.worker:HealthStep")
 
 
 def broker_folders_create() -> None:

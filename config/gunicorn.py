@@ -54,3 +54,10 @@ def pre_request(worker, req):
     sock = getattr(req.unreader, "sock", None)
     if sock is not None and body_timeout > 0:
         sock.settimeout(body_timeout)
+
+
+def on_starting(server):
+    """In the master, once per start: clean this tree's metrics files (monitoring)."""
+    from monitoring.gunicorn_hooks import on_starting as metrics_prepare
+
+    metrics_prepare(server)

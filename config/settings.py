@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "webhooks",
     "portal_integration",
     "dataverse",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -300,7 +301,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "monitoring.beat:MonitoredDatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes the database connection around every task unless this is
 # set; reusing it (CONN_MAX_AGE, health checks) saves a new PostgreSQL connection per task.
@@ -349,6 +350,46 @@ DATAVERSE_RECONCILE_MINUTES = env.int("DATAVERSE_RECONCILE_MINUTES", default=15)
 DATAVERSE_PASS_LEASE_SECONDS = env.int("DATAVERSE_PASS_LEASE_SECONDS", default=600)
 # A full pass over a large table outlasts the default task limit.
 DATAVERSE_PASS_TIME_LIMIT_SECONDS = env.int("DATAVERSE_PASS_TIME_LIMIT_SECONDS", default=3600)
+# --- Monitoring (docs/monitoring.md) -----------------------------------------------
+# Beat probes GET <WEBHOOK_PUBLIC_URL>health every PROBE_INTERVAL; beat and every worker
+# record a heartbeat every HEARTBEAT_INTERVAL from their own process (not through the
+# queue). A part whose last sign is older than STALE_AFTER is reported down.
+MONITORING_PROBE_INTERVAL_SECONDS = env.int("MONITORING_PROBE_INTERVAL_SECONDS", default=30)
+MONITORING_PROBE_TIMEOUT_SECONDS = env.int("MONITORING_PROBE_TIMEOUT_SECONDS", default=5)
+MONITORING_HEARTBEAT_INTERVAL_SECONDS = env.int("MONITORING_HEARTBEAT_INTERVAL_SECONDS", default=30)
+MONITORING_STALE_AFTER_SECONDS = env.int("MONITORING_STALE_AFTER_SECONDS", default=120)
+# Rejection-rate alert: above this share of the last hour's payloads, once at least
+# MIN_PAYLOADS arrived (a handful of stray requests is not an incident).
+MONITORING_REJECTION_ALERT_RATE = env.float("MONITORING_REJECTION_ALERT_RATE", default=0.10)
+MONITORING_REJECTION_ALERT_MIN_PAYLOADS = env.int(
+    "MONITORING_REJECTION_ALERT_MIN_PAYLOADS", default=20
+)
+# A stuck alert is repeated at most this often.
+MONITORING_REMINDER_HOURS = env.int("MONITORING_REMINDER_HOURS", default=24)
+# Optional second channel: an incoming-webhook URL (Teams, Slack) that gets {"text": ...}.
+MONITORING_ALERT_WEBHOOK_URL = env.str("MONITORING_ALERT_WEBHOOK_URL", default="")
+# Extra alert e-mail recipients besides the global administrators (comma-separated).
+MONITORING_ALERT_EMAILS = env.list("MONITORING_ALERT_EMAILS", default=[])
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="minside-bridge@localhost")
+# GET /metrics (SPEC §9): 404 unless set; then `Authorization: Bearer <token>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Shared by every web and worker process of this machine (prometheus-client multiprocess).
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env.str("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "metrics"))
+).resolve()
+# Retention of personal data: finished events lose payload, headers and normalised
+# events after this many days; rejection rows are deleted. Counts and roll-ups stay.
+SYNC_PAYLOAD_RETENTION_DAYS = env.int("SYNC_PAYLOAD_RETENTION_DAYS", default=30)
+WEBHOOK_REJECTION_RETENTION_DAYS = env.int("WEBHOOK_REJECTION_RETENTION_DAYS", default=30)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+RETENTION_INTERVAL_SECONDS = env.int("RETENTION_INTERVAL_SECONDS", default=24 * 3600)
+MONITORING_ROLLUP_INTERVAL_SECONDS = env.int("MONITORING_ROLLUP_INTERVAL_SECONDS", default=300)
 
 # --- Logging -------------------------------------------------------------------------
 # `json` (production default): one JSON object per line (config/logging.py); `plain`

@@ -71,6 +71,10 @@ class InboundEvent(models.Model):
     reprocessed_by = models.CharField(_("reprocessed by"), max_length=150, blank=True)
     # Member and enrollment ids the events name, space-separated: sync log search.
     subject_ids = models.CharField(_("member / enrollment ids"), max_length=500, blank=True)
+    # A signed test sent from the admin: shown on its source, never counted as traffic.
+    is_self_test = models.BooleanField(_("self-test"), default=False)
+    # When retention stripped the payload, headers and normalised events (personal data).
+    payload_purged_at = models.DateTimeField(_("payload purged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("sync event")
@@ -94,6 +98,27 @@ class InboundEvent(models.Model):
                 fields=["source_identifier", "status", "finished_at"],
                 condition=Q(origin="reconciliation"),
                 name="inbound_reconcile_finished",
+            ),
+            # The sync log's default page (newest first), the health page's last-hour
+            # count and newest event, and the hourly roll-ups.
+            models.Index(fields=["received_at"], name="inbound_received"),
+            # Sync log filtered by organisation and status, the panel's per-status counts
+            # and its "last succeeded" (newest finished_at) without scanning the org's rows.
+            models.Index(
+                fields=["organization", "status", "finished_at"], name="inbound_org_status_finished"
+            ),
+            # Failed events waiting (health page, banners, the panel): only failed rows are
+            # in it, so counting them never visits the rest of the inbox.
+            models.Index(
+                fields=["organization"],
+                condition=Q(status="failed", is_self_test=False),
+                name="inbound_failed_waiting",
+            ),
+            # Retention finds what is still to purge; purged rows leave this index.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(payload_purged_at__isnull=True),
+                name="inbound_unpurged_received",
             ),
             # The drain's claim and the sweeper read only unfinished rows, oldest first: a
             # partial index stays as small as the backlog however large the log grows.

@@ -13,7 +13,9 @@ PERIODIC_TASKS = (
 )
 
 
-def periodic_tasks_install(*, interval_model, task_model, update_intervals: bool = False) -> int:
+def periodic_tasks_install(
+    *, interval_model, task_model, update_intervals: bool = False, tasks=PERIODIC_TASKS
+) -> int:
     """Create the sync's beat entries if missing; return how many were created.
 
     Takes the models as arguments so a migration can pass its historical ones. An
@@ -21,7 +23,7 @@ def periodic_tasks_install(*, interval_model, task_model, update_intervals: bool
     from settings only when `update_intervals` is set.
     """
     created_count = 0
-    for name, task, setting in PERIODIC_TASKS:
+    for name, task, setting in tasks:
         seconds = getattr(settings, setting)
         interval, _ = interval_model.objects.get_or_create(every=seconds, period="seconds")
         entry, created = task_model.objects.get_or_create(

@@ -3,7 +3,7 @@
 import statistics
 from datetime import timedelta
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from organizations.models import Organization
@@ -24,16 +24,33 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
     recent_events (newest first; each has `.lag`), and the lag (received → finished)
     of the finished ones among them: lag_median, lag_max (None when there are none).
     """
-    events = InboundEvent.objects.filter(organization=organization)
-    figures = events.aggregate(
-        last_succeeded_at=Max("finished_at", filter=Q(status=Status.SUCCEEDED)),
-        pending=Count("id", filter=Q(status=Status.PENDING)),
-        processing=Count("id", filter=Q(status=Status.PROCESSING)),
-        failed=Count("id", filter=Q(status=Status.FAILED)),
-        oldest_pending_at=Min("received_at", filter=Q(status=Status.PENDING)),
+    # Self-tests are not the organisation's traffic. Each figure is its own indexed
+    # query ((organization, status, finished_at) and (organization, received_at)), so
+    # the panel costs the same at a million events: no aggregate scans the org's rows.
+    events = InboundEvent.objects.filter(organization=organization, is_self_test=False)
+    counts = dict(
+        events.filter(status__in=[Status.PENDING, Status.PROCESSING])
+        .values_list("status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    figures = {
+        "last_succeeded_at": events.filter(status=Status.SUCCEEDED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first(),
+        "pending": counts.get(Status.PENDING, 0),
+        "processing": counts.get(Status.PROCESSING, 0),
+        # Its own query, so the partial index of failed events answers it.
+        "failed": events.filter(status=Status.FAILED).count(),
+    }
+    oldest_pending_at = (
+        events.filter(status=Status.PENDING).aggregate(oldest=Min("received_at"))["oldest"]
+        if figures["pending"]
+        else None
     )
     now = timezone.now()
-    figures["oldest_pending_age"] = _age(now, figures.pop("oldest_pending_at"))
+    figures["oldest_pending_age"] = _age(now, oldest_pending_at)
     figures["recent_events"] = list(
         events.order_by("-received_at").only(
             "id",

@@ -125,6 +125,7 @@ def inbound_event_record(
     event_type: str | None = None,
     only_if: tuple[str, list] | None = None,
     origin: str = InboundEvent.Origin.WEBHOOK,
+    is_self_test: bool = False,
 ) -> tuple[InboundEvent, bool]:
     """Store an authentic event; return (event, created). A known webhook-id is a duplicate.
 
@@ -149,6 +150,7 @@ def inbound_event_record(
         headers=headers or {},
         occurred_at=occurred_at,
         subject_ids=_subject_ids(normalized),
+        is_self_test=is_self_test,
     )
     if failure:
         event.status = Status.FAILED

@@ -252,6 +252,8 @@ class WebhookRejection(models.Model):
     headers = models.JSONField(_("headers (redacted)"), default=dict, blank=True)
     body_size = models.PositiveIntegerField(_("body size (bytes)"), default=0)
     body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
+    # A signed test sent from the admin: shown on its source, left out of the figures.
+    is_self_test = models.BooleanField(_("self-test"), default=False)
 
     class Meta:
         verbose_name = _("webhook rejection")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import ipaddress
 import json
 import logging
@@ -90,6 +91,32 @@ REJECTION_STATUS = {
 }
 # What a 401 says: nothing beyond its code (SPEC §4.3), so no probing of sources or secrets.
 _AUTH_FAILED_DETAIL = "The request could not be authenticated."
+
+
+# --- self-test ids --------------------------------------------------------------------
+SELF_TEST_ID_PREFIX = "selftest_"
+
+
+def _self_test_mac(nonce: str) -> str:
+    key = f"webhook-self-test:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def webhook_self_test_id() -> str:
+    """A webhook-id for an admin self-test: `selftest_<nonce>_<mac>`.
+
+    The MAC (keyed by SECRET_KEY) makes the mark unforgeable: a stranger who names a
+    request `selftest_…` cannot hide refusals from the rejection rate that way.
+    """
+    nonce = uuid.uuid4().hex
+    return f"{SELF_TEST_ID_PREFIX}{nonce}_{_self_test_mac(nonce)}"
+
+
+def webhook_id_is_self_test(webhook_id: str | None) -> bool:
+    if not webhook_id or not webhook_id.startswith(SELF_TEST_ID_PREFIX):
+        return False
+    nonce, _sep, mac = webhook_id[len(SELF_TEST_ID_PREFIX) :].partition("_")
+    return bool(nonce) and hmac.compare_digest(mac, _self_test_mac(nonce))
 
 
 # --- sources and secrets ----------------------------------------------------------
@@ -392,6 +419,7 @@ def webhook_rejection_record(
                 headers=headers_redact(request.headers),
                 body_size=len(body),
                 body_sha256=hashlib.sha256(body).hexdigest() if request.body is not None else "",
+                is_self_test=webhook_id_is_self_test(request.headers.get(signing.HEADER_ID)),
             )
     except DatabaseError:
         logger.exception("webhook rejection (reason=%s) could not be stored", reason)
@@ -738,6 +766,7 @@ def _store(
         failure=normalized.failure or route.failure,
         event_type=normalized.event_type,
         only_if=only_if,
+        is_self_test=webhook_id_is_self_test(sig.msg_id),
     )
     status = "accepted" if created else "duplicate"
     return IntakeResult(
@@ -887,7 +916,7 @@ def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfT
     ).encode()
     headers = signing.signed_headers(
         secret=secrets[0],  # the newest: the one the sender is told to use
-        msg_id=f"selftest_{uuid.uuid4().hex}",
+        msg_id=webhook_self_test_id(),
         timestamp=int(now.timestamp()),
         body=body,
     )

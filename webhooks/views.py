@@ -20,14 +20,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.logging import log_event
+from webhooks import signing
 from webhooks.models import WebhookRejection
 from webhooks.services import (
     DATABASE_DOWN_ERRORS,
     RATE_LIMITED,
     IntakeRequest,
     media_type_is_json,
+    webhook_id_is_self_test,
     webhook_intake,
 )
+from webhooks.signals import webhook_request_handled
 
 logger = logging.getLogger(__name__)
 
@@ -231,6 +234,8 @@ class DynamicsWebhookView(APIView):
         except DATABASE_DOWN_ERRORS as exc:
             # The type only: a driver's message can quote the values it refused.
             logger.error("webhook could not be stored (%s); answering 503", type(exc).__name__)
+            # Not a §4.3 rejection: nothing was decided about the request.
+            _handled(intake, result="unavailable", reason=None)
             return Response(
                 {
                     "error": "storage_unavailable",
@@ -239,4 +244,42 @@ class DynamicsWebhookView(APIView):
                 status=503,
                 headers={"Retry-After": "30"},
             ), None
+        _handled(intake, result=result.body.get("status", "rejected"), reason=result.reason)
         return Response(result.body, status=result.status_code, headers=result.headers), result
+
+
+def _handled(intake: IntakeRequest, *, result: str, reason: str | None) -> None:
+    webhook_request_handled.send(
+        sender=DynamicsWebhookView,
+        result="rejected" if reason else result,
+        reason=reason,
+        is_self_test=webhook_id_is_self_test(intake.headers.get(signing.HEADER_ID)),
+    )
+
+
+class WebhookHealthView(APIView):
+    """`GET /webhooks/dynamics/health`: the endpoint answers; what the health probe reaches.
+
+    Unauthenticated and touching neither the database nor the broker, so it tells only
+    that this route is served (proxy, TLS, gunicorn and Django all up).
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    throttle_classes: list = []
+    content_negotiation_class = _AlwaysJson
+
+    @extend_schema(
+        operation_id="webhook_dynamics_health",
+        summary="Is the webhook route served?",
+        tags=["webhooks"],
+        auth=[],
+        responses={
+            200: inline_serializer(
+                name="WebhookRouteHealth", fields={"status": serializers.CharField()}
+            )
+        },
+    )
+    def get(self, request):
+        return Response({"status": "ok"}, headers={"Cache-Control": "no-store"})

@@ -160,7 +160,7 @@ def test_secret_never_in_admin_pages_logs_or_rejections(as_global_admin, source_
             admin_url(source_a, "history"),
             reverse("admin:webhooks_webhookrejection_changelist"),
             admin_url(rejection),
-            reverse("admin:webhooks_webhooksource_health"),
+            reverse("admin:monitoring_health"),
             reverse("admin:index"),
         ]
         for url in pages:
@@ -182,7 +182,7 @@ def test_organisation_admin_sees_no_sources_secrets_rejections_or_health(
     rejection = WebhookRejectionFactory(source=source_a, organization=org_a)
     assert_admin_hidden(as_org_admin_a, source_a)
     assert_admin_hidden(as_org_admin_a, rejection)
-    assert as_org_admin_a.get(reverse("admin:webhooks_webhooksource_health")).status_code == 403
+    assert as_org_admin_a.get(reverse("admin:monitoring_health")).status_code == 403
     health = WebhookHealth.objects.get(pk=source_a.pk)
     assert as_org_admin_a.get(admin_url(health, "changelist")).status_code == 403
     index = as_org_admin_a.get(reverse("admin:index")).content.decode()
@@ -213,7 +213,7 @@ def test_admin_index_links_to_the_health_page(as_global_admin, source_a):
     assert "webhookhealth" in index
     response = as_global_admin.get(reverse("admin:webhooks_webhookhealth_changelist"))
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:webhooks_webhooksource_health")
+    assert response["Location"] == reverse("admin:monitoring_health")
 
 
 # --- self-test over real HTTP ----------------------------------------------------------
