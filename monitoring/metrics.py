@@ -119,15 +119,25 @@ class _DatabaseGauges:
             "Age of the oldest event not yet finished.",
             value=queue["oldest_age"].total_seconds() if queue["total"] else 0.0,
         )
-        # Reconciliation (SPEC §5.1) reports here once it exists; the families are declared.
-        yield CounterMetricFamily(
-            "minside_reconcile_healed", "Members healed by reconciliation.", labels=["source"]
+        # Reconciliation (SPEC §5.1): read from the database, so right across processes.
+        from dataverse.selectors import reconcile_metrics_figures
+
+        healed = CounterMetricFamily(
+            "minside_reconcile_healed", "Changes healed by reconciliation.", labels=["source"]
         )
-        yield GaugeMetricFamily(
+        last_success = GaugeMetricFamily(
             "minside_reconcile_last_success_timestamp_seconds",
             "When reconciliation last succeeded, per source.",
             labels=["source"],
         )
+        for figures in reconcile_metrics_figures():
+            healed.add_metric([figures.source_identifier], figures.healed_total)
+            if figures.last_success_at is not None:
+                last_success.add_metric(
+                    [figures.source_identifier], figures.last_success_at.timestamp()
+                )
+        yield healed
+        yield last_success
 
 
 def metrics_render() -> bytes:

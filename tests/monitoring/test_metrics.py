@@ -181,3 +181,51 @@ def test_two_gunicorn_workers_serve_the_same_counts(transactional_db, tmp_path):
         assert servers.wait_until(up, timeout=30)
         assert {total() for _ in range(10)} == {float(sent)}
         assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
+
+
+@pytest.mark.django_db
+def test_metrics_report_healed_changes_and_the_last_successful_pass_per_source(
+    client, settings, source_a, org_a, own_metrics_dir
+):
+    from django.utils import timezone
+
+    from dataverse.models import ReconcilePass
+    from dataverse.services import dataverse_connection_set
+    from sync.models import InboundEvent
+
+    settings.METRICS_TOKEN = TOKEN
+    connection = dataverse_connection_set(
+        source=source_a,
+        environment_url="http://127.0.0.1:9",
+        tenant_id="tenant",
+        client_id="client",
+        client_secret="not-shown",
+    )
+    finished = timezone.now()
+    ReconcilePass.objects.create(
+        connection=connection,
+        source_identifier=source_a.identifier,
+        trigger=ReconcilePass.Trigger.values[0],
+        status=ReconcilePass.Status.SUCCEEDED,
+        finished_at=finished,
+    )
+    for n, status in enumerate(["succeeded", "succeeded", "skipped"]):
+        InboundEvent.objects.create(
+            organization=org_a,
+            source_identifier=source_a.identifier,
+            webhook_id=f"reconcile-{n}",
+            event_type="membership.updated",
+            payload_format="dataverse",
+            payload={},
+            origin=InboundEvent.Origin.RECONCILIATION,
+            status=status,
+        )
+
+    text = scrape(client).content.decode()
+
+    source = source_a.identifier
+    assert value(text, f'minside_reconcile_healed_total{{source="{source}"}}') == 2
+    assert value(
+        text, f'minside_reconcile_last_success_timestamp_seconds{{source="{source}"}}'
+    ) == pytest.approx(finished.timestamp())
+    assert "not-shown" not in text
