@@ -39,6 +39,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402 - after the path is set
+
 PYTHON = sys.executable
 SOURCE = "bench-e2e"
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-for-end-to-end-32b!").decode()
@@ -49,11 +53,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 class Database:
@@ -111,7 +110,7 @@ def stack(args, data_dir: Path):
         parts = urlsplit(database_url)
         name = f"{parts.path.lstrip('/') or 'minside'}_bench_e2e"
         admin_url = urlunsplit(parts._replace(path="/postgres"))
-        _recreate(admin_url, name)
+        common.recreate_database(admin_url, name)
         env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
         env["CELERY_BROKER_URL"] = urlunsplit(urlsplit(broker_url)._replace(path="/14"))
         import redis
@@ -174,16 +173,9 @@ def stack(args, data_dir: Path):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
         if admin_url:
-            _recreate(admin_url, urlsplit(env["DATABASE_URL"]).path.lstrip("/"), drop_only=True)
-
-
-def _recreate(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            common.recreate_database(
+                admin_url, urlsplit(env["DATABASE_URL"]).path.lstrip("/"), drop_only=True
+            )
 
 
 def _signed_request(member_id: str) -> tuple[bytes, dict]:
@@ -313,7 +305,7 @@ def main() -> None:
                 "rate": args.paced_rate,
                 "accepted": paced["accepted"],
                 "lag_p50": statistics.median(lags) if lags else None,
-                "lag_p99": _percentile(lags, 0.99) if lags else None,
+                "lag_p99": common.percentile(lags, 0.99) if lags else None,
             }
             print(
                 f"paced   {paced['accepted']} accepted at {args.paced_rate:.0f}/s: lag p50 "

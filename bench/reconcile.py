@@ -22,50 +22,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402 - after the path is set
+
 SERVICE_PROTECTION_REQUESTS_PER_5_MIN = 6000
 
 
-def _fail(message: str) -> None:
-    print(f"bench/reconcile.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _bench_urls() -> tuple[str, str, str]:
-    database_url = os.environ.get("DATABASE_URL", "")
-    broker_url = os.environ.get("CELERY_BROKER_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        _fail('needs DATABASE_URL=postgres://… (eval "$(bash .ci/services.sh env)")')
-    if not broker_url.startswith("redis://"):
-        _fail("needs CELERY_BROKER_URL=redis://…")
-    parts = urlsplit(database_url)
-    bench_name = f"{parts.path.lstrip('/') or 'minside'}_bench_reconcile"
-    bench_db = urlunsplit(parts._replace(path=f"/{bench_name}"))
-    admin_db = urlunsplit(parts._replace(path="/postgres"))
-    bench_broker = urlunsplit(urlsplit(broker_url)._replace(path="/14"))
-    return bench_db, admin_db, bench_broker
-
-
-def _recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
+SCRIPT = "bench/reconcile.py"
 
 
 def _wait(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    _fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    common.wait_for(predicate, timeout=timeout, what=what, script=SCRIPT, interval=0.2)
 
 
 def main() -> None:
@@ -77,7 +48,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     args = parser.parse_args()
 
-    bench_db, admin_db, broker = _bench_urls()
+    bench_db, admin_db, broker = common.bench_urls(
+        script=SCRIPT, suffix="bench_reconcile", redis_db=14
+    )
     bench_name = urlsplit(bench_db).path.lstrip("/")
     data_dir = tempfile.mkdtemp(prefix="bench-reconcile-")
     env = {
@@ -89,7 +62,7 @@ def main() -> None:
         "PYTHONUNBUFFERED": "1",
     }
     os.environ.update(env)
-    _recreate_database(admin_db, bench_name)
+    common.recreate_database(admin_db, bench_name)
     worker = None
     fake = None
     try:
@@ -146,7 +119,7 @@ def main() -> None:
         before = dict(fake.stats)
         record = reconcile_pass_run(source=source)
         if record.status != "succeeded":
-            _fail(f"full pass failed: {record.error}")
+            common.fail(SCRIPT, f"full pass failed: {record.error}")
         seconds = record.duration.total_seconds()
         api = fake.stats["api"] - before["api"]
         tokens = fake.stats["token"] - before["token"]
@@ -212,7 +185,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _recreate_database(admin_db, bench_name, drop_only=True)
+        common.recreate_database(admin_db, bench_name, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -28,54 +28,18 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402 - after the path is set
 
-def _fail(message: str) -> None:
-    print(f"bench/sync.py: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _bench_urls() -> tuple[str, str, str]:
-    database_url = os.environ.get("DATABASE_URL", "")
-    broker_url = os.environ.get("CELERY_BROKER_URL", "")
-    if not database_url.startswith(("postgres://", "postgresql://")):
-        _fail('needs DATABASE_URL=postgres://… (eval "$(bash .ci/services.sh env)")')
-    if not broker_url.startswith("redis://"):
-        _fail("needs CELERY_BROKER_URL=redis://…")
-    parts = urlsplit(database_url)
-    bench_name = f"{parts.path.lstrip('/') or 'minside'}_bench_sync"
-    bench_db = urlunsplit(parts._replace(path=f"/{bench_name}"))
-    admin_db = urlunsplit(parts._replace(path="/postgres"))
-    bench_broker = urlunsplit(urlsplit(broker_url)._replace(path="/15"))
-    return bench_db, admin_db, bench_broker
-
-
-def _recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
+SCRIPT = "bench/sync.py"
 
 
 def _wait(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    _fail(f"timed out after {timeout:.0f} s waiting for {what}")
+    common.wait_for(predicate, timeout=timeout, what=what, script=SCRIPT, interval=0.05)
 
 
 def main() -> None:
@@ -90,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     figures: dict = {"workers": args.workers, "concurrency": args.concurrency}
 
-    bench_db, admin_db, broker = _bench_urls()
+    bench_db, admin_db, broker = common.bench_urls(script=SCRIPT, suffix="bench_sync", redis_db=15)
     bench_name = urlsplit(bench_db).path.lstrip("/")
     data_dir = tempfile.mkdtemp(prefix="bench-sync-")
     env = {
@@ -102,7 +66,7 @@ def main() -> None:
         "PYTHONUNBUFFERED": "1",
     }
     os.environ.update(env)
-    _recreate_database(admin_db, bench_name)
+    common.recreate_database(admin_db, bench_name)
     worker_processes: list = []
     try:
         print(f"database {bench_name}, broker {broker}, worker concurrency {args.concurrency}")
@@ -236,7 +200,7 @@ def main() -> None:
                     "received_at", "finished_at"
                 )
             ]
-            p50, p99 = statistics.median(lags), _percentile(lags, 0.99)
+            p50, p99 = statistics.median(lags), common.percentile(lags, 0.99)
             figures["paced"][str(int(paced_rate))] = {"p50": p50, "p99": p99, "max": max(lags)}
             print(
                 f"paced      {total} events at {paced_rate:.0f}/s: "
@@ -257,7 +221,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _recreate_database(admin_db, bench_name, drop_only=True)
+        common.recreate_database(admin_db, bench_name, drop_only=True)
 
 
 if __name__ == "__main__":
