@@ -255,6 +255,13 @@ def _report(env: dict, *, quick: bool) -> None:
         "* The embedded default serialises every write through SQLite's single write lock;",
         "  it keeps up with the bursts above on one machine, and is not meant for more.",
         "",
+        "## Reconciliation",
+        "",
+        "A full reconciliation pass over 100,000 contacts takes about ten minutes on this",
+        "machine, too long for `make bench`; `bench/reconcile.py` measures it against the fake",
+        "Dataverse (requests made, rows/s recorded and applied, a no-change delta pass) and its",
+        "figures are in [`docs/dataverse.md`](dataverse.md).",
+        "",
     ]
     REPORT.write_text("\n".join(lines))
     print(f"\nwrote {REPORT.relative_to(ROOT)}")
