@@ -31,7 +31,7 @@ def test_admin_pages_work_under_the_policy(live_http_server, browser, global_adm
         "/admin/",
         "/admin/organizations/member/",
         f"/admin/organizations/member/{member_a.pk}/change/",
-        reverse("admin:webhooks_webhooksource_health"),
+        reverse("admin:monitoring_health"),
         reverse("admin:portal_integration_onboard"),
     ):
         response = page.goto(f"{base}{url}")

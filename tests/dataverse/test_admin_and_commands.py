@@ -250,7 +250,7 @@ def test_health_view_shows_healed_events_and_what_a_rise_means(
     inbox_apply()
     assert InboundEvent.objects.filter(status="succeeded").count() == 2
 
-    body = as_global_admin.get(reverse("admin:webhooks_webhooksource_health")).content.decode()
+    body = as_global_admin.get(reverse("admin:monitoring_health")).content.decode()
 
     assert 'id="healed-24h">2<' in body
     assert "A rising number means webhooks are being lost" in body

@@ -225,7 +225,7 @@ def test_organisation_admins_never_see_unrouted_events_or_other_organisations(
     client.login(username=global_admin.username, password=PASSWORD)
     body = client.get(changelist + "?organization__isnull=True").content.decode()
     assert str(unrouted.pk) in body and str(own.pk) not in body
-    health = client.get(reverse("admin:webhooks_webhooksource_health")).content.decode()
+    health = client.get(reverse("admin:monitoring_health")).content.decode()
     assert 'id="alert-unrouted"' in health
 
 
