@@ -550,7 +550,15 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
     deadline = time.monotonic() + budget
     report = DrainReport()
     while True:
-        claimed = _inbox_claim(limit=batch_size, now=timezone.now())
+        try:
+            claimed = _inbox_claim(limit=batch_size, now=timezone.now())
+        except TRANSIENT_ERRORS:
+            # Database gone or locked: drop a broken connection and look again after a
+            # backoff, rather than wait for the sweeper (or for ever, if beat is down too).
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+            dispatch.inbox_wake_later(seconds=retry_backoff_seconds(attempt=1))
+            raise
         if not claimed:
             break
         if report.batches == 0 and len(claimed) == batch_size:

@@ -3,7 +3,8 @@
 import socket
 
 import django.dispatch
-from celery.signals import worker_ready
+from celery.signals import task_prerun, worker_ready
+from django.db import close_old_connections
 
 # Sent after each drained batch commits. `results`: a list of (status, lag_seconds) for
 # every event that finished (succeeded, failed or skipped); lag is received → finished.
@@ -16,3 +17,10 @@ def worker_ready_heartbeat(**kwargs) -> None:
 
     # Without this the health page shows an outage until beat's first heartbeat (30 s).
     worker_heartbeat_record(hostname=socket.gethostname())
+
+
+@task_prerun.connect(dispatch_uid="sync_task_prerun_connections")
+def task_connections_refresh(**kwargs) -> None:
+    # Celery runs no request cycle, so Django never drops a connection a database restart
+    # broke; without this every task after a PostgreSQL outage would fail on it.
+    close_old_connections()
