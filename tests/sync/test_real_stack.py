@@ -122,6 +122,11 @@ def test_a_worker_killed_while_holding_an_event_loses_nothing(transactional_db, 
             occurred_at=timezone.now(),
         ),
     )
+    # Wake-ups other tests published (retry countdowns) must not reach this worker early.
+    from config.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.default_channel.queue_purge("celery")
     env = servers.child_env(SYNC_PROCESSING_STUCK_SECONDS="2")
     first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
     sqlite = connection.vendor == "sqlite"
