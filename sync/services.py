@@ -387,6 +387,20 @@ def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
         )
 
 
+def _claims_held(events: list[InboundEvent]) -> list[InboundEvent]:
+    """Lock the batch's claims this drain still holds (a takeover replaced `started_at`)."""
+    held_ids = set(
+        InboundEvent.objects.select_for_update()
+        .filter(
+            pk__in=[event.pk for event in events],
+            status=Status.PROCESSING,
+            started_at=events[0].started_at,
+        )
+        .values_list("pk", flat=True)
+    )
+    return [event for event in events if event.pk in held_ids]
+
+
 def _batch_apply(events: list[InboundEvent], *, careful: bool) -> dict:
     """Apply the claims still held and record their results, all in one transaction.
 
@@ -395,16 +409,7 @@ def _batch_apply(events: list[InboundEvent], *, careful: bool) -> dict:
     """
     now = timezone.now()
     with transaction.atomic():
-        held_ids = set(
-            InboundEvent.objects.select_for_update()
-            .filter(
-                pk__in=[event.pk for event in events],
-                status=Status.PROCESSING,
-                started_at=events[0].started_at,
-            )
-            .values_list("pk", flat=True)
-        )
-        held = sorted((event for event in events if event.pk in held_ids), key=_order_key)
+        held = sorted(_claims_held(events), key=_order_key)
         apply = _apply_careful if careful else _apply_fast
         # The fast pass locks the batch's members in one query; the careful pass looks
         # each one up afresh, since a savepoint rolled back can leave instances stale.
@@ -472,16 +477,7 @@ def _batch_transient_failure(events: list[InboundEvent], *, error: Exception) ->
     if not connection.in_atomic_block and not connection.is_usable():
         connection.close()  # a broken connection must be replaced before recording
     with transaction.atomic():
-        held_ids = set(
-            InboundEvent.objects.select_for_update()
-            .filter(
-                pk__in=[event.pk for event in events],
-                status=Status.PROCESSING,
-                started_at=events[0].started_at,
-            )
-            .values_list("pk", flat=True)
-        )
-        held = [event for event in events if event.pk in held_ids]
+        held = _claims_held(events)
         results = {
             event.pk: _transient_result(attempt=event.attempts, error=error) for event in held
         }
