@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SOURCE = "bench-source"
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-for-the-intake-32b!").decode()
-BENCH_DB = "minside_bench"
 GOAL_RATIO, GOAL_P99_MS = 0.7, 50.0
 
 
@@ -67,14 +66,19 @@ def services():
 
 
 def bench_database(database_url: str) -> str:
-    """Create a fresh bench database beside the given one; return its URL."""
+    """Create a fresh bench database beside the given one; return its URL.
+
+    Named after the given database (`minside` -> `minside_bench`), so two people who
+    share one PostgreSQL server with their own databases never drop each other's.
+    """
     import psycopg
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
     parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    name = f"{parts.path.lstrip('/') or 'minside'}_bench"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def django_env(database_url: str, broker_url: str, data_dir: str, **extra) -> dict:
