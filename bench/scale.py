@@ -65,7 +65,7 @@ FILL_EVENTS = """
 INSERT INTO sync_inboundevent (
     id, organization_id, source_identifier, webhook_id, event_type, payload_format, payload,
     normalized, headers, received_at, occurred_at, started_at, finished_at, status, attempts,
-    outcome, reprocessed_by, subject_ids, is_self_test
+    outcome, reprocessed_by, subject_ids, is_self_test, origin
 )
 SELECT
     md5('event' || n)::uuid,
@@ -89,7 +89,8 @@ SELECT
     CASE WHEN n / 10 %% 50 = 0 THEN 'member unknown' ELSE 'updated' END,
     '',
     'm-' || (n %% 50000),
-    n %% 1000 = 7
+    n %% 1000 = 7,
+    'webhook'
 FROM (
     SELECT n, now() - (n::float / %(events)s) * interval '60 days' AS received
     FROM generate_series(1, %(events)s) AS n
