@@ -106,6 +106,8 @@ MIDDLEWARE = [
     # Before anything reads the path or query: NUL and control bytes are a 400 (issue 12).
     "config.middleware.HostileRequestMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The webhook endpoint is answered here, past the browser-facing middleware below.
+    "webhooks.middleware.WebhookIntakeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

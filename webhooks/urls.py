@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from webhooks.views import DynamicsWebhookView, WebhookHealthView
+from webhooks.views import WebhookHealthView, dynamics_webhook
 
 urlpatterns = [
-    path("dynamics/", DynamicsWebhookView.as_view(), name="webhook-dynamics"),
+    path("dynamics/", dynamics_webhook, name="webhook-dynamics"),
     path("dynamics/health", WebhookHealthView.as_view(), name="webhook-dynamics-health"),
 ]
