@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from dataverse.models import DataverseConnection, ReconcilePass
 from dataverse.selectors import reconcile_pass_last, reconcile_pass_outcome
 from dataverse.services import dataverse_connection_set
-from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin
+from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin, global_admin_only
 from organizations.permissions import user_is_global_admin
 from webhooks.admin import WebhookSourceAdmin
 from webhooks.models import WebhookSource
@@ -171,7 +171,7 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
         return [
             path(
                 "<path:object_id>/reconcile/",
-                self.admin_site.admin_view(self.reconcile_view),
+                global_admin_only(self, self.reconcile_view),
                 name="dataverse_dataverseconnection_reconcile",
             ),
             *super().get_urls(),
@@ -180,8 +180,6 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
     def reconcile_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not user_is_global_admin(request.user):
-            raise PermissionDenied
         connection = self.get_object(request, unquote(object_id))
         from dataverse.tasks import reconcile_source
 

@@ -2,10 +2,11 @@
 
 import csv
 
-from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+
+from organizations.admin_scoping import org_scoped
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,15 +39,13 @@ class CsvExportMixin:
         return [
             path(
                 "export.csv",
-                self.admin_site.admin_view(self.csv_export_view),
+                org_scoped(self, self.csv_export_view, per_object=False),
                 name=f"{opts.app_label}_{opts.model_name}_export",
             ),
             *super().get_urls(),
         ]
 
     def csv_export_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
         changelist = self.get_changelist_instance(request)
         rows = changelist.get_queryset(request)
         columns = [(str(header), value) for header, value in self.csv_columns]

@@ -4,7 +4,6 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,6 +19,7 @@ from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
     ReadOnlyAdminMixin,
+    org_scoped,
     scoped_choices,
 )
 from organizations.formatting import duration_text
@@ -322,16 +322,13 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
         return [
             path(
                 "<path:object_id>/reprocess/",
-                self.admin_site.admin_view(self.reprocess_view),
+                org_scoped(self, self.reprocess_view, permission="reprocess"),
                 name="sync_inboundevent_reprocess",
             ),
             *super().get_urls(),
         ]
 
-    def reprocess_view(self, request, object_id):
-        event = self.get_object(request, unquote(object_id))  # 404 outside the user's scope
-        if not self.has_reprocess_permission(request, event):
-            raise PermissionDenied
+    def reprocess_view(self, request, event: InboundEvent):
         change_url = reverse("admin:sync_inboundevent_change", args=[event.pk])
         if event.status != InboundEvent.Status.FAILED:
             self.message_user(

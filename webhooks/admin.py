@@ -20,6 +20,7 @@ from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedInline,
     ReadOnlyAdminMixin,
+    org_scoped,
 )
 from organizations.permissions import user_is_global_admin
 from webhooks.dry_run import webhook_payload_dry_run
@@ -364,7 +365,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         return [
             path(
                 "<path:object_id>/run/<str:action>/",
-                self.admin_site.admin_view(self.source_action_view),
+                org_scoped(self, self.source_action_view, permission="change"),
                 name="webhooks_webhooksource_run",
             ),
             *urls,
@@ -380,15 +381,11 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         "enable_sources",
     )
 
-    def source_action_view(self, request, object_id, action):
-        from django.contrib.admin.utils import unquote
+    def source_action_view(self, request, source: WebhookSource, action: str):
         from django.http import Http404, HttpResponseRedirect
 
         if action not in self.SOURCE_PAGE_ACTIONS:
             raise Http404
-        source = self.get_object(request, unquote(object_id))  # 404 outside the scope
-        if not self.has_change_permission(request, source):
-            raise PermissionDenied
         change_url = reverse("admin:webhooks_webhooksource_change", args=[source.pk])
         request._webhook_source_page = change_url
         queryset = self.get_queryset(request).filter(pk=source.pk)
