@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.support.isolation import admin_url, assert_admin_hidden
+from tests.support.isolation import admin_url, assert_admin_hidden, isolation_test
 from tests.webhooks.factories import (
     OTHER_SECRET,
     TEST_SECRET,
@@ -176,6 +176,12 @@ def test_secret_never_in_admin_pages_logs_or_rejections(as_global_admin, source_
 # --- isolation -----------------------------------------------------------------------
 
 
+@isolation_test(
+    "admin:webhooks_webhooksource_changelist",
+    "admin:webhooks_webhookrejection_changelist",
+    "admin:webhooks_webhookhealth_changelist",
+    "admin:monitoring_health",
+)
 def test_organisation_admin_sees_no_sources_secrets_rejections_or_health(
     as_org_admin_a, source_a, org_a
 ):
