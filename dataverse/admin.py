@@ -1,5 +1,7 @@
 """Admin for Dataverse connections and their passes (global admins only, SPEC §5.1, §6)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -154,7 +156,7 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
         obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change, **kwargs)
+        form_class: Any = super().get_form(request, obj, change, **kwargs)
         adding = obj is None
 
         class Checked(form_class):
@@ -241,7 +243,9 @@ class WebhookSourceWithReconciliationAdmin(WebhookSourceAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         key = unquote(object_id)
         connection = (
-            DataverseConnection.objects.filter(source_id=key).first() if key.isdigit() else None
+            DataverseConnection.objects.filter(source_id=int(key)).first()
+            if key.isdigit()
+            else None
         )
         extra_context = {
             **(extra_context or {}),

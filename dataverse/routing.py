@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Literal
 
 from django.utils.translation import gettext as _
 
@@ -73,6 +74,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
         by_id[member.portal_member_id].append(member)
     outcomes = []
     mapping = routing.source.mapping
+    organization: Organization | None
     for row in rows:
         members = by_id.get(row.entity_id, [])
         if routing.routes is None:
@@ -144,6 +146,7 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
         ).select_related("organization"):
             members[member.portal_member_id].append(member)
     outcomes = []
+    organization: Organization | None
     for row in rows:
         local = enrollments.get(row.entity_id, [])
         if routing.routes is None:
@@ -154,7 +157,7 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
                 outcomes.append(RowOutcome(None, []))
                 continue
         else:
-            member_id = row.data.get("member_id")
+            member_id = row.data.get("member_id") or ""  # none: no route, no member
             organization = routing.member_organizations.get(member_id)
             if organization is None and (current := _current(members.get(member_id, []))):
                 organization = current.organization
@@ -197,7 +200,9 @@ def inbound_event_reroute(event):
     if source is None:
         return Route(None, event.normalized, _("its source no longer exists"))
     types = {item.get("type", "") for item in event.normalized}
-    kind = "enrollment" if any(t.startswith("course_enrollment") for t in types) else "contact"
+    kind: Literal["contact", "enrollment"] = (
+        "enrollment" if any(t.startswith("course_enrollment") for t in types) else "contact"
+    )
     connection = DataverseConnection.objects.filter(source=source).first()
     entity_set = connection.entity_set(kind=kind) if connection else kind
     table = table_for(kind=kind, entity_set=entity_set, mapping=source.mapping)

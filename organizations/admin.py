@@ -57,7 +57,7 @@ class OrganizationForm(forms.ModelForm):
         fields = ("slug", "name", "parent", "is_active", "portal_base_url", "allowed_portal_hosts")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if self.instance.pk is None or self.errors:
             return data
         base_url = data.get("portal_base_url") or ""

@@ -25,6 +25,7 @@ from organizations.permissions import (
     scope_to_user_organizations,
     user_is_global_admin,
 )
+from organizations.requests import AuthenticatedHttpRequest
 
 ALL_ACTIONS = frozenset({"view", "add", "change", "delete"})
 
@@ -173,23 +174,24 @@ def org_scoped(
     """
     check = getattr(model_admin, f"has_{permission}_permission")
 
-    if per_object:
+    def guarded_object(
+        request: AuthenticatedHttpRequest, object_id: str, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        obj = model_admin.get_object(request, unquote(object_id))
+        if obj is None:  # get_object of a scoped admin raises already; never widen
+            raise Http404
+        if not check(request, obj):
+            raise PermissionDenied
+        return view(request, obj, *args, **kwargs)
 
-        def guarded(request, object_id: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            obj = model_admin.get_object(request, unquote(object_id))
-            if obj is None:  # get_object of a scoped admin raises already; never widen
-                raise Http404
-            if not check(request, obj):
-                raise PermissionDenied
-            return view(request, obj, *args, **kwargs)
+    def guarded_list(
+        request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        if not check(request):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
 
-    else:
-
-        def guarded(request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not check(request):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
+    guarded = guarded_object if per_object else guarded_list
     update_wrapper(guarded, view)
     return _mark(model_admin.admin_site.admin_view(guarded), ORG_SCOPED)
 
@@ -197,7 +199,7 @@ def org_scoped(
 def global_admin_only(model_admin: admin.ModelAdmin, view: AdminView) -> AdminView:
     """A custom admin URL for HLF's global administrators only (the styled 403 otherwise)."""
 
-    def guarded(request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def guarded(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not user_is_global_admin(request.user):
             raise GlobalAdminsOnly
         return view(request, *args, **kwargs)
@@ -258,7 +260,7 @@ def scoped_choices(related_model, user) -> QuerySet:
 def _organization_id_of(obj: Model, lookup: str | None) -> int | None:
     if not lookup:
         return obj.pk
-    target = obj
+    target: Any = obj
     for part in lookup.split("__"):
         target = getattr(target, part, None)
         if target is None:

@@ -19,7 +19,7 @@ class AuthenticatedHttpRequest(HttpRequest):
 if TYPE_CHECKING:
 
     class AuthenticatedRequest(Request):
-        user: User  # type: ignore[assignment]  # DRF's stubs type it as a property
+        user: User
 
 else:
     AuthenticatedRequest = Request

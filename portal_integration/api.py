@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import generics, status
 from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from organizations.models import Member
@@ -173,7 +174,8 @@ class MemberListAPIView(OrganizationScopedAPIView, generics.ListAPIView):
     pagination_class = MemberPagination
 
     @extend_schema(operation_id="organization_members_list", parameters=[ACTIVE_PARAMETER])
-    def get(self, request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> Response:
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Request, not AuthenticatedRequest: ListAPIView.get's signature (only delegated).
         return super().get(request, *args, **kwargs)
 
     def get_scoped_queryset(self) -> QuerySet[Member]:

@@ -8,12 +8,17 @@ without the right role answers 403.
 
 from enum import Enum
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from organizations.models import Member, Organization
 from organizations.permissions import user_can_administer_organization
 from organizations.selectors import member_get_for_user, organization_get_by_slug
+
+# request.user as DRF hands it over: IsAuthenticated runs first, the type allows both.
+AnyUser = AbstractBaseUser | AnonymousUser
 
 READER_ROLES = frozenset({Member.Role.COORDINATOR, Member.Role.ORG_ADMIN})
 NOT_FOUND = _("No such organisation.")
@@ -31,7 +36,7 @@ class Need(Enum):
 
 
 def organization_read_access(
-    *, user, organization: Organization | None, need: Need = Need.READ
+    *, user: AnyUser, organization: Organization | None, need: Need = Need.READ
 ) -> Access:
     if organization is None:
         return Access.HIDDEN
@@ -48,7 +53,7 @@ def organization_read_access(
     return Access.FORBIDDEN
 
 
-def organization_checked(*, user, slug: str, need: Need = Need.READ) -> Organization:
+def organization_checked(*, user: AnyUser, slug: str, need: Need = Need.READ) -> Organization:
     """The organisation `slug` names, if this user may use it for `need` (else 404/403)."""
     organization = organization_get_by_slug(slug=slug)
     access = organization_read_access(user=user, organization=organization, need=need)

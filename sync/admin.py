@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.db.models import Q
 from django.http import HttpResponseRedirect
@@ -266,7 +267,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
             "events": events,
             "single": single,
             "action_name": "reprocess_failed",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(
             request, "admin/sync/inboundevent/reprocess_confirmation.html", context

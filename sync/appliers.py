@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -104,7 +104,7 @@ def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> s
     if not text_storable(value):
         raise _unstorable(subject, key)
     value = value.strip()
-    max_length = model._meta.get_field(key).max_length
+    max_length = getattr(model._meta.get_field(key), "max_length", None)
     if max_length and len(value) > max_length:
         raise EventInvalid(
             _("%(subject)s: %(field)s is longer than %(max)d characters")
@@ -277,7 +277,14 @@ def _save(row: models.Model, **kwargs) -> None:
         ) from exc
 
 
-def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | None) -> list[str]:
+def _source_updated_at(member: Member) -> datetime:
+    # Only called on members that have one (the callers filter); typed for max().
+    return member.source_updated_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _assign(
+    row: Member | CourseEnrollment, values: dict[str, Any], occurred_at: datetime | None
+) -> list[str]:
     """Set changed values on `row` and advance its source time; return the changed fields."""
     changed = [key for key, value in values.items() if row.pk is None or getattr(row, key) != value]
     for key in changed:
@@ -449,9 +456,7 @@ def membership_moved(*, organization: Organization, occurred_at, data: dict) -> 
     records = [prelocked.get((m.organization_id, m.portal_member_id)) or m for m in records]
     here = next((m for m in records if m.organization_id == organization.pk), None)
     elsewhere = [m for m in records if m.organization_id != organization.pk]
-    newest = max(
-        (m for m in records if m.source_updated_at), key=lambda m: m.source_updated_at, default=None
-    )
+    newest = max((m for m in records if m.source_updated_at), key=_source_updated_at, default=None)
     if newest is not None and (
         stale := _stale(newest, occurred_at, subject=subject, event_type="membership.moved")
     ):

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
@@ -13,6 +14,10 @@ from organizations.models import Organization
 
 
 class InboundEvent(models.Model):
+    if TYPE_CHECKING:
+        # Set by sync.services._parsed: the stored events parsed once per claim.
+        _parsed_events: list[Any]
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         PROCESSING = "processing", _("Processing")

@@ -22,7 +22,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import Q, QuerySet
+from django.db.models import Field, ForeignObjectRel, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,6 +77,18 @@ class RecordPreconditionFailed(Exception):
     """The caller's condition did not hold at the insert (or the id was known): nothing stored."""
 
 
+def _concrete(field: Field | ForeignObjectRel) -> Field:
+    # The names passed here are the model's own columns, never a relation's reverse side.
+    assert isinstance(field, Field)  # noqa: S101
+    return field
+
+
+def _column(field: Field | ForeignObjectRel) -> str:
+    column = _concrete(field).column
+    assert column  # noqa: S101 -- every concrete field has a column
+    return column
+
+
 _insert_if_sql: dict[tuple[str, str], str] = {}
 
 
@@ -100,7 +112,7 @@ def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
             placeholders = ["%s"] * len(fields)
         sql = _insert_if_sql[key] = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
-            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"({', '.join(quote(_column(f)) for f in fields)}) "
             f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
             "ON CONFLICT DO NOTHING"
         )
@@ -242,7 +254,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
         inner = inner.select_for_update(skip_locked=True)
 
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
+        return quote(_column(meta.get_field(name)))
 
     status, attempts = column("status"), column("attempts")
     with transaction.atomic():
@@ -257,7 +269,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
             f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
         )
         claimed = list(InboundEvent.objects.raw(sql, [Status.PROCESSING, now, *inner_params]))
-    organizations: dict[int, Organization] = {}
+    organizations: dict[int | None, Organization] = {}
     for event in claimed:
         # Appliers filter by the organisation's key; its name (for messages) loads on use.
         event.organization = organizations.setdefault(
@@ -268,6 +280,12 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
 
 
 # --- applying -------------------------------------------------------------------------------
+
+
+def _routed(event: InboundEvent) -> Organization:
+    # Claims take routed events only: an unrouted one is failed at intake (SPEC §4.4).
+    assert event.organization is not None  # noqa: S101
+    return event.organization
 
 
 def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
@@ -281,7 +299,7 @@ def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
         parsed = [NormalizedEvent.from_json(item) for item in event.normalized]
     except NormalizedEventInvalid as exc:
         raise EventInvalid(str(exc)) from exc
-    event._parsed_events = parsed
+    event._parsed_events = parsed  # a per-claim cache (declared on InboundEvent for mypy)
     return parsed
 
 
@@ -298,7 +316,7 @@ def _order_key(event: InboundEvent) -> tuple:
 def _events_apply(event: InboundEvent) -> ApplyResult:
     applied = [
         event_apply(
-            organization=event.organization,
+            organization=_routed(event),
             event_type=item.type,
             occurred_at=item.occurred_at,
             data=item.data,
@@ -435,7 +453,8 @@ def _member_keys(events: list[InboundEvent]) -> set[tuple[int, str]]:
         for item in event.normalized if isinstance(event.normalized, list) else ():
             data = item.get("data") if isinstance(item, dict) else None
             member_id = data.get("member_id") if isinstance(data, dict) else None
-            if isinstance(member_id, str) and member_id.strip():
+            # An event without an organisation is never applied: nothing to lock.
+            if isinstance(member_id, str) and member_id.strip() and event.organization_id:
                 keys.add((event.organization_id, member_id.strip()))
     return keys
 
@@ -453,9 +472,9 @@ def _results_record(events: list[InboundEvent], results: dict) -> None:
     now = timezone.now()
     meta = InboundEvent._meta
     quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _FINISH_FIELDS]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    fields = [_concrete(meta.get_field(name)) for name in _FINISH_FIELDS]
+    assignments = ", ".join(f"{quote(_column(f))} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
     rows = []
     for event in events:
         result = results[event.pk]

@@ -1,6 +1,8 @@
 """Admin for webhook sources, secrets, rejections and the health dashboard (global admins only)."""
 
 import json
+from collections.abc import Callable
+from typing import ClassVar
 
 from django import forms
 from django.conf import settings
@@ -112,7 +114,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
     list_filter = ("is_active", "organization")
     search_fields = ("identifier", "organization__name", "organization__slug")
     list_select_related = ("organization",)
-    fields = (
+    fields: ClassVar[tuple[str, ...]] = (
         "organization",
         "identifier",
         "is_active",
@@ -124,7 +126,12 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         "created_at",
         "updated_at",
     )
-    readonly_fields = ("secrets_masked", "self_tests", "created_at", "updated_at")
+    readonly_fields: ClassVar[tuple[str, ...]] = (
+        "secrets_masked",
+        "self_tests",
+        "created_at",
+        "updated_at",
+    )
     inlines = (WebhookSecretInline,)
 
     def get_inlines(self, request, obj):
@@ -227,7 +234,9 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         }
         return TemplateResponse(request, "admin/webhooks/confirm_action.html", context)
 
-    def _new_secrets(self, request, queryset, *, create, action: str, question: str, done: str):
+    def _new_secrets(
+        self, request, queryset, *, create, action: str, question: str, done: Callable[[int], str]
+    ):
         confirmation = self._confirm(request, queryset, action=action, question=question)
         if confirmation is not None:
             return confirmation

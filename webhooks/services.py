@@ -78,7 +78,7 @@ RATE_LIMITED_RETRY_AFTER_SECONDS = 60
 # the database refuses) is the request's fault and can never succeed on a retry.
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 
-REJECTION_STATUS = {
+REJECTION_STATUS: dict[str, int] = {
     Reason.UNSUPPORTED_MEDIA_TYPE: 415,
     Reason.PAYLOAD_TOO_LARGE: 413,
     Reason.MALFORMED_PAYLOAD: 400,
@@ -788,7 +788,9 @@ def _store_with_cached_source(
     if cached is None:
         return None
     try:
-        _authenticate(source=cached.source, secrets=cached.secrets, sig=sig, body=request.body)
+        _authenticate(
+            source=cached.source, secrets=cached.secrets, sig=sig, body=request.body or b""
+        )
     except _Rejected:
         return None
     try:

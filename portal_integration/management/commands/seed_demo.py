@@ -32,7 +32,7 @@ DEMO_ORGANIZATIONS = [
 ]
 # A fixed, published secret so the webhook docs' examples work against the demo.
 DEMO_SOURCE_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLWhsZi1vc2xvLTMyYnl0ZXM="
-DEMO_INTEGRATIONS = {
+DEMO_INTEGRATIONS: dict[str, dict] = {
     "hlf-oslo": {
         "source_identifier": "hlf-oslo",
         "secret": DEMO_SOURCE_SECRET,
