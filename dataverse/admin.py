@@ -18,6 +18,7 @@ from dataverse.selectors import reconcile_pass_last, reconcile_pass_outcome
 from dataverse.services import dataverse_connection_set
 from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin, global_admin_only
 from organizations.permissions import user_is_global_admin
+from organizations.requests import AuthenticatedHttpRequest
 from webhooks.admin import WebhookSourceAdmin
 from webhooks.models import WebhookSource
 
@@ -179,7 +180,7 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def reconcile_view(self, request, object_id):
+    def reconcile_view(self, request: AuthenticatedHttpRequest, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         connection = self.get_object(request, unquote(object_id))

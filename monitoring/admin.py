@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from monitoring.models import Alert, EndpointProbe
 from monitoring.selectors import alert_delay_seconds, endpoint_probe_url, health_figures
 from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin, global_admin_only
+from organizations.requests import AuthenticatedHttpRequest
 from sync.models import InboundEvent
 from sync.selectors import inbound_event_healed_count, inbound_event_unrouted_count
 from sync.services import inbound_event_reprocess
@@ -53,7 +54,7 @@ class AlertAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
             *super().get_urls(),
         ]
 
-    def health_view(self, request):
+    def health_view(self, request: AuthenticatedHttpRequest):
         figures = health_figures()
         peak = max([bucket.accepted + bucket.rejected for bucket in figures.hourly] + [1])
         chart = [
@@ -94,7 +95,7 @@ class AlertAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
         }
         return TemplateResponse(request, "admin/monitoring/health.html", context)
 
-    def reprocess_failed_view(self, request):
+    def reprocess_failed_view(self, request: AuthenticatedHttpRequest):
         """Every failed event back to the queue, after a confirmation page."""
         failed = InboundEvent.objects.filter(status=InboundEvent.Status.FAILED, is_self_test=False)
         if request.method != "POST" or request.POST.get("confirmed") != "yes":

@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils import timezone
 
 from organizations.admin_scoping import org_scoped
+from organizations.requests import AuthenticatedHttpRequest
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,7 +55,7 @@ class CsvExportMixin(_AdminBase):
             *super().get_urls(),
         ]
 
-    def csv_export_view(self, request):
+    def csv_export_view(self, request: AuthenticatedHttpRequest):
         changelist = self.get_changelist_instance(request)
         rows = changelist.get_queryset(request)
         columns = [(str(header), value) for header, value in self.csv_columns]

@@ -24,6 +24,7 @@ from organizations.admin_scoping import (
 )
 from organizations.models import Organization
 from organizations.permissions import user_is_global_admin
+from organizations.requests import AuthenticatedHttpRequest
 from portal_integration.catalog import Owner
 from portal_integration.deep_links import deep_link_validate
 from portal_integration.forms import OnboardingForm, PortalConfigurationForm
@@ -251,7 +252,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         else:
             self.message_user(request, _("Nothing changed."), messages.INFO)
 
-    def publish_view(self, request, configuration: PortalConfiguration):
+    def publish_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         """Publish the saved draft (the button under the draft preview)."""
         change_url = reverse(
             "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
@@ -268,7 +269,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         self._published_message(request, updated.version, configuration.version)
         return HttpResponseRedirect(change_url)
 
-    def restore_view(self, request, configuration: PortalConfiguration):
+    def restore_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         """Put back an earlier value from the change history, as a new published change."""
         change_url = reverse(
             "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
@@ -304,7 +305,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         return HttpResponseRedirect(change_url)
 
     # --- preview as member ------------------------------------------------------------
-    def preview_view(self, request, configuration: PortalConfiguration):
+    def preview_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         organization = configuration.organization
         members = list(member_list_for_preview(organization=organization))
         member = None
@@ -352,7 +353,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
 
     # --- onboarding -------------------------------------------------------------------
     @method_decorator(sensitive_post_parameters("secret"))
-    def onboard_view(self, request):
+    def onboard_view(self, request: AuthenticatedHttpRequest):
         template = platform_template_ensure()
         form = OnboardingForm(
             request.POST or None, features=template_feature_states(), template=template
@@ -402,7 +403,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             request, "admin/portal_integration/portalconfiguration/onboard.html", context
         )
 
-    def checklist_view(self, request, organization_id: int):
+    def checklist_view(self, request: AuthenticatedHttpRequest, organization_id: int):
         organization = get_object_or_404(Organization, pk=organization_id)
         secret = ""
         parked = request.session.get(_ONBOARDING_SECRET_KEY)

@@ -25,6 +25,7 @@ from organizations.admin_scoping import (
 )
 from organizations.formatting import duration_text
 from organizations.models import Organization
+from organizations.requests import AuthenticatedHttpRequest
 from organizations.selectors import member_portal_ids_matching
 from sync.appliers import APPLIERS
 from sync.models import InboundEvent, WorkerHeartbeat
@@ -329,7 +330,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
             *super().get_urls(),
         ]
 
-    def reprocess_view(self, request, event: InboundEvent):
+    def reprocess_view(self, request: AuthenticatedHttpRequest, event: InboundEvent):
         change_url = reverse("admin:sync_inboundevent_change", args=[event.pk])
         if event.status != InboundEvent.Status.FAILED:
             self.message_user(
