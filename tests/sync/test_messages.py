@@ -297,3 +297,28 @@ def test_the_csv_export_renders_the_outcome_in_the_readers_language(
     nb = b"".join(client.get(url, HTTP_ACCEPT_LANGUAGE="nb").streaming_content).decode()
     en = b"".join(client.get(url, HTTP_ACCEPT_LANGUAGE="en").streaming_content).decode()
     assert "Likeperson" in nb and "Peer mentor" in en
+
+
+# --- periodic task names ---------------------------------------------------------------------
+
+
+def test_periodic_tasks_keep_stable_names_and_show_a_label_in_the_readers_language(
+    client, global_admin
+):
+    from django_celery_beat.models import PeriodicTask
+
+    from sync.periodic import PERIODIC_TASK_LABELS, PERIODIC_TASKS
+
+    names = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert {name for name, _task, _setting in PERIODIC_TASKS} <= names  # the English keys
+    client.force_login(global_admin)
+    url = reverse("admin:django_celery_beat_periodictask_changelist")
+    nb = client.get(url, HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with translation.override("nb"):
+        labels = [str(label) for label in PERIODIC_TASK_LABELS.values()]
+    assert all(label in nb for label in labels), labels
+    assert "Synkronisering" in nb and "Sync: worker heartbeat" in en
+    task = PeriodicTask.objects.get(name="Sync: worker heartbeat")
+    change = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    assert labels[1] in client.get(change, HTTP_ACCEPT_LANGUAGE="nb").content.decode()
