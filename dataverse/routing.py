@@ -13,9 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from django.utils.translation import gettext as _
-
 from dataverse.rows import Row, Table, contact_events, enrollment_events
+from organizations.messages import Message, message
 from organizations.models import CourseEnrollment, Member, Organization
 from webhooks.models import WebhookSource
 from webhooks.normalize import NormalizedEvent
@@ -45,7 +44,7 @@ class PassRouting:
 class RowOutcome:
     organization: Organization | None
     events: list[NormalizedEvent]
-    failure: str | None = None
+    failure: Message | None = None
 
 
 def _current(members: list[Member]) -> Member | None:
@@ -62,8 +61,8 @@ def _current(members: list[Member]) -> Member | None:
     )
 
 
-def _unroutable(routing: PassRouting, template: str, **params) -> RowOutcome:
-    return RowOutcome(None, [], template % {"source": routing.source.identifier, **params})
+def _unroutable(routing: PassRouting, code: str, **params) -> RowOutcome:
+    return RowOutcome(None, [], message(code, source=routing.source.identifier, **params))
 
 
 def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
@@ -89,7 +88,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
             outcomes.append(
                 _unroutable(
                     routing,
-                    _("contact %(member)s has no %(attribute)s, which source %(source)s routes by"),
+                    "webhooks.unroutable.no_routing_value",
                     member=row.entity_id,
                     attribute=mapping.routing_attribute,
                 )
@@ -101,10 +100,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
                 outcomes.append(
                     _unroutable(
                         routing,
-                        _(
-                            "contact %(member)s belongs to account %(account)s, which is no "
-                            "organisation of source %(source)s"
-                        ),
+                        "webhooks.unroutable.unknown_account",
                         member=row.entity_id,
                         account=row.routing_value,
                     )
@@ -167,10 +163,7 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
                 outcomes.append(
                     _unroutable(
                         routing,
-                        _(
-                            "enrollment of member %(member)s, who is not known in any "
-                            "organisation of source %(source)s"
-                        ),
+                        "webhooks.unroutable.member_unknown",
                         member=member_id or "?",
                     )
                 )
@@ -198,7 +191,7 @@ def inbound_event_reroute(event):
         .first()
     )
     if source is None:
-        return Route(None, event.normalized, _("its source no longer exists"))
+        return Route(None, event.normalized, message("sync.source_gone"))
     types = {item.get("type", "") for item in event.normalized}
     kind: Literal["contact", "enrollment"] = (
         "enrollment" if any(t.startswith("course_enrollment") for t in types) else "contact"

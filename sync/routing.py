@@ -34,9 +34,11 @@ def inbound_events_route(*, events: QuerySet[InboundEvent]) -> tuple[int, int]:
             route = router(event) if router else None
             if route is None or route.organization is None:
                 still += 1
-                if route is not None and route.failure and route.failure != event.outcome:
+                if route is not None and route.failure:
+                    before = (event.outcome_code, event.outcome_params)
                     event.outcome = route.failure
-                    event.save(update_fields=["outcome"])
+                    if (event.outcome_code, event.outcome_params) != before:
+                        event.save(update_fields=["outcome_code", "outcome_params"])
                 continue
             event.organization = route.organization
             event.normalized = route.normalized

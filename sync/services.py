@@ -24,9 +24,9 @@ from django.db import (
 )
 from django.db.models import Field, ForeignObjectRel, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from config.logging import log_event
+from organizations.messages import Message, as_message, message
 from organizations.models import Organization
 from sync import dispatch
 from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
@@ -50,7 +50,7 @@ class ApplyResult:
     """What became of one event in a drain; `retry_in` (seconds) means pending again."""
 
     status: str
-    outcome: str
+    outcome: Message
     retry_in: float | None = None
     duration_ms: float | None = None
 
@@ -133,7 +133,7 @@ def inbound_event_record(
     normalized: list[dict],
     occurred_at=None,
     headers: dict | None = None,
-    failure: str | None = None,
+    failure: Message | str | None = None,
     event_type: str | None = None,
     only_if: tuple[str, list] | None = None,
     origin: str = InboundEvent.Origin.WEBHOOK,
@@ -144,7 +144,8 @@ def inbound_event_record(
     The row is committed before the caller answers 2xx; the drain is woken only after
     the commit, so a worker never looks for a row that is not there yet. `failure`
     stores an authentic payload that cannot be processed (e.g. truncated by Dynamics)
-    as failed; `event_type` then names what the sender sent. `only_if` (SQL, params)
+    as failed (a message, sync/messages.py or webhooks/messages.py; a plain text is kept
+    as a legacy message); `event_type` then names what the sender sent. `only_if` (SQL, params)
     stores it only if that condition holds at the insert, else raises
     RecordPreconditionFailed (also for a known webhook-id: the caller's checked path
     answers duplicates). `origin` says who brought it: a webhook, or reconciliation
@@ -294,11 +295,11 @@ def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
     if cached is not None:
         return cached
     if not isinstance(event.normalized, list) or not event.normalized:
-        raise EventInvalid(_("the payload holds no events to apply"))
+        raise EventInvalid(message("sync.no_events"))
     try:
         parsed = [NormalizedEvent.from_json(item) for item in event.normalized]
     except NormalizedEventInvalid as exc:
-        raise EventInvalid(str(exc)) from exc
+        raise EventInvalid(message("sync.events_unreadable", detail=str(exc))) from exc
     event._parsed_events = parsed  # a per-claim cache (declared on InboundEvent for mypy)
     return parsed
 
@@ -325,20 +326,19 @@ def _events_apply(event: InboundEvent) -> ApplyResult:
         for item in _parsed(event)
     ]
     status = Status.SKIPPED if all(item.skipped for item in applied) else Status.SUCCEEDED
-    return ApplyResult(status, "; ".join(item.message for item in applied))
+    outcomes = [item.message for item in applied]
+    outcome = outcomes[0] if len(outcomes) == 1 else message("sync.parts", parts=outcomes)
+    return ApplyResult(status, outcome)
 
 
-def _unknown_target_result(event: InboundEvent, *, reason: str, now: datetime) -> ApplyResult:
+def _unknown_target_result(event: InboundEvent, *, reason: Message, now: datetime) -> ApplyResult:
     window_start = event.reprocessed_at or event.received_at
     deadline = window_start + timedelta(seconds=settings.SYNC_UNKNOWN_TARGET_WINDOW_SECONDS)
     remaining = (deadline - now).total_seconds()
     if remaining <= 0:
         return ApplyResult(Status.FAILED, reason)
     retry_in = max(1, min(retry_backoff_seconds(attempt=event.attempts), remaining))
-    outcome = _("Waiting: %(reason)s yet; trying again in %(seconds)d s") % {
-        "reason": reason,
-        "seconds": retry_in,
-    }
+    outcome = message("sync.waiting", reason=reason, seconds=int(retry_in))
     return ApplyResult(Status.PENDING, outcome, retry_in)
 
 
@@ -346,26 +346,17 @@ def _transient_result(*, attempt: int, error: Exception) -> ApplyResult:
     # The error's class only: its message can quote the values that were being written.
     detail = type(error).__name__
     if attempt >= settings.SYNC_MAX_ATTEMPTS:
-        return ApplyResult(
-            Status.FAILED,
-            _("Gave up after %(attempts)d attempts: %(error)s")
-            % {"attempts": attempt, "error": detail},
-        )
+        return ApplyResult(Status.FAILED, message("sync.gave_up", attempts=attempt, error=detail))
     retry_in = retry_backoff_seconds(attempt=attempt)
     return ApplyResult(
         Status.PENDING,
-        _("Temporary error (%(error)s); trying again in %(seconds)d s")
-        % {"error": detail, "seconds": retry_in},
+        message("sync.temporary_error", error=detail, seconds=retry_in),
         retry_in=retry_in,
     )
 
 
 def _exhausted_result(event: InboundEvent) -> ApplyResult:
-    return ApplyResult(
-        Status.FAILED,
-        _("Gave up after %(attempts)d attempts: the worker stopped every time while applying it")
-        % {"attempts": event.attempts - 1},
-    )
+    return ApplyResult(Status.FAILED, message("sync.worker_stopped", attempts=event.attempts - 1))
 
 
 class _CarefulPassNeeded(Exception):
@@ -387,9 +378,9 @@ def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
         with transaction.atomic():
             return _events_apply(event)
     except EventInvalid as exc:
-        return ApplyResult(Status.FAILED, str(exc))
+        return ApplyResult(Status.FAILED, exc.outcome)
     except TargetUnknown as exc:
-        return _unknown_target_result(event, reason=str(exc), now=now)
+        return _unknown_target_result(event, reason=exc.outcome, now=now)
     except IntegrityError as exc:
         # Two drains created the same member at once: the retry finds the committed row.
         return _transient_result(attempt=event.attempts, error=exc)
@@ -399,9 +390,7 @@ def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
         # The exception text can hold payload values; log the class and the event only.
         logger.error("sync event %s: unexpected %s while applying", event.pk, type(exc).__name__)
         return ApplyResult(
-            Status.FAILED,
-            _("Could not be applied (%(error)s); reprocessing will not help until it is fixed")
-            % {"error": type(exc).__name__},
+            Status.FAILED, message("sync.unexpected_error", error=type(exc).__name__)
         )
 
 
@@ -459,7 +448,7 @@ def _member_keys(events: list[InboundEvent]) -> set[tuple[int, str]]:
     return keys
 
 
-_FINISH_FIELDS = ("status", "outcome", "finished_at", "next_attempt_at")
+_FINISH_FIELDS = ("status", "outcome_code", "outcome_params", "finished_at", "next_attempt_at")
 
 
 def _results_record(events: list[InboundEvent], results: dict) -> None:
@@ -482,7 +471,8 @@ def _results_record(events: list[InboundEvent], results: dict) -> None:
             finished_at, next_attempt_at = now, None
         else:
             finished_at, next_attempt_at = None, now + timedelta(seconds=result.retry_in)
-        values = (result.status, result.outcome, finished_at, next_attempt_at)
+        outcome = as_message(result.outcome).to_json()
+        values = (result.status, outcome["code"], outcome["params"], finished_at, next_attempt_at)
         rows.append(
             [f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)]
             + [meta.pk.get_db_prep_value(event.pk, connection)]
@@ -593,13 +583,17 @@ def inbound_event_apply(*, event_id) -> ApplyResult:
     """Claim and apply one event now, if it is due (tests, and a single reprocess)."""
     claimed = _inbox_claim(limit=1, now=timezone.now(), event_ids=[event_id])
     if not claimed:
-        event = InboundEvent.objects.filter(pk=event_id).only("status", "outcome").first()
+        event = (
+            InboundEvent.objects.filter(pk=event_id)
+            .only("status", "outcome_code", "outcome_params")
+            .first()
+        )
         if event is None:
-            return ApplyResult("missing", _("no such event"))
-        return ApplyResult(event.status, event.outcome)
+            return ApplyResult("missing", message("sync.no_such_event"))
+        return ApplyResult(event.status, event.outcome_message or as_message(""))
     results = _batch_process(claimed, DrainReport())
     if not results:  # taken over between the claim and the apply
-        return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
+        return ApplyResult(SUPERSEDED, message("sync.superseded"))
     return next(iter(results.values()))
 
 
@@ -627,7 +621,8 @@ def inbound_event_reprocess(*, events: QuerySet[InboundEvent], user) -> int:
             next_attempt_at=None,
             reprocessed_at=now,
             reprocessed_by=getattr(user, "get_username", lambda: "")()[:150],
-            outcome=_("Reprocessing requested by %(user)s") % {"user": user},
+            outcome_code="sync.reprocess_requested",
+            outcome_params={"user": str(user)},
         )
         if ids:
             dispatch.inbox_wake_on_commit()

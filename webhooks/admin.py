@@ -184,7 +184,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
                     (
                         formats.date_format(timezone.localtime(r.received_at), "DATETIME_FORMAT"),
                         (_("accepted (%(status)s)") if r.accepted else _("refused: %(status)s"))
-                        % {"status": r.result},
+                        % {"status": r.result_label or r.result},
                         r.detail[:200],
                     )
                     for r in records
@@ -430,13 +430,13 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
     )
     list_filter = ("reason", "status_code", "organization")
     date_hierarchy = "received_at"
-    search_fields = ("source_identifier", "client_address", "body_sha256", "detail")
+    search_fields = ("source_identifier", "client_address", "body_sha256", "detail_params")
     list_select_related = ("organization", "source")
     fields = (
         "received_at",
         "reason",
         "status_code",
-        "detail",
+        "detail_display",
         "source_identifier",
         "source",
         "organization",
@@ -446,6 +446,11 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
         "body_sha256",
     )
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("detail"))
+    def detail_display(self, obj: WebhookRejection) -> str:
+        # Stored as a code: rendered in the reader's language (webhooks/messages.py).
+        return obj.detail or "—"
 
     @admin.display(description=gettext_lazy("headers (redacted)"))
     def headers_table(self, obj: WebhookRejection) -> str:

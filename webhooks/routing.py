@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
+from organizations.messages import Message, message
 from organizations.models import Member, Organization
 from webhooks.models import SourceOrganization, WebhookSource, routing_value_normalize
 from webhooks.normalize import DataverseMapping, dataverse_routing
@@ -42,7 +41,7 @@ class Route:
 
     organization: Organization | None
     normalized: list[dict] = field(default_factory=list)
-    failure: str | None = None
+    failure: Message | None = None
 
 
 def source_organizations(source: WebhookSource) -> dict[str, Organization]:
@@ -122,10 +121,8 @@ def transfer_events(
     return [{"type": "membership.moved", "occurred_at": occurred_at, "data": moved}, *rest]
 
 
-def _unroutable(
-    source: WebhookSource, normalized: list[dict], template: str, **params: str
-) -> Route:
-    failure = template % {"source": source.identifier, **params}
+def _unroutable(source: WebhookSource, normalized: list[dict], code: str, **params: str) -> Route:
+    failure = message(code, source=source.identifier, **params)
     return Route(organization=None, normalized=normalized, failure=failure)
 
 
@@ -149,17 +146,14 @@ def event_route(
             return _unroutable(
                 source,
                 normalized,
-                _(
-                    "the envelope names no data.organization, which source %(source)s "
-                    "needs to choose the organisation"
-                ),
+                "webhooks.unroutable.no_organization_field",
             )
         organization = routes.get(routing_value_normalize(raw))
         if organization is None:
             return _unroutable(
                 source,
                 normalized,
-                _("data.organization %(value)s is no organisation of source %(source)s"),
+                "webhooks.unroutable.unknown_organization",
                 value=raw.strip(),
             )
         others = [org for org in organizations if org.pk != organization.pk]
@@ -182,10 +176,7 @@ def event_route(
             return _unroutable(
                 source,
                 normalized,
-                _(
-                    "enrollment of member %(member)s, who is not known in any organisation "
-                    "of source %(source)s"
-                ),
+                "webhooks.unroutable.member_unknown",
                 member=member_id,
             )
         return Route(organization, normalized)
@@ -193,14 +184,14 @@ def event_route(
         return _unroutable(
             source,
             normalized,
-            _("%(type)s cannot be routed to an organisation of source %(source)s"),
+            "webhooks.unroutable.type",
             type=", ".join(sorted(str(t) for t in types)) or "?",
         )
     if not routing.value:
         return _unroutable(
             source,
             normalized,
-            _("contact %(member)s has no %(attribute)s, which source %(source)s routes by"),
+            "webhooks.unroutable.no_routing_value",
             member=member_id,
             attribute=mapping.routing_attribute,
         )
@@ -209,10 +200,7 @@ def event_route(
         return _unroutable(
             source,
             normalized,
-            _(
-                "contact %(member)s belongs to account %(account)s, which is no organisation "
-                "of source %(source)s"
-            ),
+            "webhooks.unroutable.unknown_account",
             member=member_id,
             account=routing.value,
         )
@@ -235,7 +223,7 @@ def inbound_event_reroute(event) -> Route:
         .first()
     )
     if source is None:
-        return Route(None, event.normalized, _("its source no longer exists"))
+        return Route(None, event.normalized, message("sync.source_gone"))
     return event_route(
         source=source, kind=event.payload_format, body=event.payload, normalized=event.normalized
     )

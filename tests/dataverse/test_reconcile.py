@@ -327,8 +327,8 @@ def test_a_webhook_and_a_reconciliation_row_for_the_same_change_apply_once(
 
     member.refresh_from_db()
     assert member.last_name == "Nordmann"
-    outcomes = list(InboundEvent.objects.order_by("received_at").values_list("outcome", flat=True))
-    assert "updated last_name" in outcomes[0]
+    outcomes = [event.outcome for event in InboundEvent.objects.order_by("received_at")]
+    assert "updated last name" in outcomes[0]
     assert "no change" in outcomes[1]
 
 

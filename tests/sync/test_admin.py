@@ -28,7 +28,9 @@ def failed_event(org, member_id, *, outcome="Member x: role 'boss' is not one of
             "role.updated", {"member_id": member_id, "role": "boss", "email": "kari@example.no"}
         ),
     )
-    InboundEvent.objects.filter(pk=event.pk).update(status=Status.FAILED, outcome=outcome)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.FAILED, outcome_code="legacy", outcome_params={"text": outcome}
+    )
     event.refresh_from_db()
     return event
 
