@@ -18,7 +18,7 @@ from dataverse.rows import Row, Table, contact_events, enrollment_events
 from organizations.models import CourseEnrollment, Member, Organization
 from webhooks.models import WebhookSource
 from webhooks.normalize import NormalizedEvent
-from webhooks.routing import source_organizations
+from webhooks.routing import member_unknown_text, source_organizations
 
 
 @dataclass
@@ -45,6 +45,7 @@ class RowOutcome:
     organization: Organization | None
     events: list[NormalizedEvent]
     failure: str | None = None
+    waiting: str | None = None  # no organisation yet, but its member may still come
 
 
 def _current(members: list[Member]) -> Member | None:
@@ -161,16 +162,10 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
             if organization is None and local:
                 organization = local[0].organization
             if organization is None:
-                outcomes.append(
-                    _unroutable(
-                        routing,
-                        _(
-                            "enrollment of member %(member)s, who is not known in any "
-                            "organisation of source %(source)s"
-                        ),
-                        member=member_id or "?",
-                    )
-                )
+                # Its member may still come (an unrouted contact onboarded, a create on
+                # its way): recorded pending without an organisation, routed when it applies.
+                waiting = member_unknown_text(routing.source, member_id or "?")
+                outcomes.append(RowOutcome(None, [], waiting=waiting))
                 continue
         here = next((e for e in local if e.organization_id == organization.pk), None)
         outcomes.append(RowOutcome(organization, enrollment_events(row, enrollment=here)))
@@ -207,6 +202,6 @@ def inbound_event_reroute(event):
         return Route(None, event.normalized, str(exc))
     outcome = rows_route(PassRouting.for_source(source), table, [row])[0]
     if outcome.organization is None:
-        return Route(None, event.normalized, outcome.failure)
+        return Route(None, event.normalized, outcome.failure, waiting=outcome.waiting)
     normalized = [item.to_json() for item in outcome.events] or event.normalized
     return Route(outcome.organization, normalized)

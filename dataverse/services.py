@@ -214,7 +214,7 @@ def _page_record(
     pending = []
     for (raw, row), outcome in zip(decoded, outcomes, strict=True):
         run.deleted += row.deleted
-        if outcome.failure:
+        if outcome.failure or outcome.waiting:
             normalized = _unroutable_events(row, table)
         elif outcome.events:
             normalized = [event.to_json() for event in outcome.events]

@@ -498,15 +498,59 @@ class DrainReport:
         return sum(self.statuses.values())
 
 
+def _unrouted_settle(events: list[InboundEvent]) -> tuple[list[InboundEvent], dict]:
+    """Route the claimed events stored without an organisation, before they are applied.
+
+    Such an event (an enrollment whose member was not known when it arrived, SPEC §4.4)
+    gets its organisation as soon as the router finds one, committed here so the apply
+    (and a careful re-run of it) sees it; until then it waits like any event for an
+    unknown member, and fails when the window ends. Returns the events to apply and the
+    results recorded for the rest.
+    """
+    from sync.routing import inbound_event_route
+
+    unrouted = [event for event in events if event.organization_id is None]
+    if not unrouted:
+        return events, {}
+    now = timezone.now()
+    results: dict = {}
+    with transaction.atomic():
+        held = _claims_held(unrouted)
+        for event in held:
+            route = inbound_event_route(event)
+            if route is not None and route.organization is not None:
+                event.organization = route.organization
+                event.normalized = route.normalized
+                event.__dict__.pop("_parsed_events", None)
+                InboundEvent.objects.filter(pk=event.pk).update(
+                    organization=route.organization,
+                    normalized=route.normalized,
+                    subject_ids=_subject_ids(route.normalized),
+                )
+            elif route is not None and route.waiting:
+                results[event.pk] = _unknown_target_result(event, reason=route.waiting, now=now)
+            else:
+                reason = route.failure if route is not None else None
+                results[event.pk] = ApplyResult(
+                    Status.FAILED, reason or _("no organisation of its source matches it")
+                )
+        _results_record([event for event in held if event.pk in results], results)
+    lost = {event.pk for event in unrouted} - {event.pk for event in held}
+    return [e for e in events if e.pk not in results and e.pk not in lost], results
+
+
 def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
+    applicable, settled = events, {}
     try:
+        applicable, settled = _unrouted_settle(events)
         try:
-            results = _batch_apply(events, careful=False)
+            results = _batch_apply(applicable, careful=False) if applicable else {}
         except _CarefulPassNeeded:
-            results = _batch_apply(events, careful=True)
+            results = _batch_apply(applicable, careful=True)
     except TRANSIENT_ERRORS as exc:
         logger.warning("sync drain: transient %s; the batch backs off", type(exc).__name__)
-        results = _batch_transient_failure(events, error=exc)
+        results = _batch_transient_failure(applicable, error=exc) if applicable else {}
+    results = settled | results
     finished = []
     by_pk = {event.pk: event for event in events}
     now = timezone.now()

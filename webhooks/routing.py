@@ -43,6 +43,10 @@ class Route:
     organization: Organization | None
     normalized: list[dict] = field(default_factory=list)
     failure: str | None = None
+    # No organisation yet, but one may come: an enrollment whose member is not known
+    # (its create may still be on its way, SPEC §5). Stored pending without an
+    # organisation; the drain routes it again and waits like for any unknown member.
+    waiting: str | None = None
 
 
 def source_organizations(source: WebhookSource) -> dict[str, Organization]:
@@ -122,6 +126,13 @@ def transfer_events(
     return [{"type": "membership.moved", "occurred_at": occurred_at, "data": moved}, *rest]
 
 
+def member_unknown_text(source: WebhookSource, member_id: str) -> str:
+    return _("member %(member)s is not known in any organisation of source %(source)s") % {
+        "member": member_id,
+        "source": source.identifier,
+    }
+
+
 def _unroutable(
     source: WebhookSource, normalized: list[dict], template: str, **params: str
 ) -> Route:
@@ -178,16 +189,15 @@ def event_route(
             if member_id != "?"
             else None
         )
-        if organization is None:
+        if organization is None and member_id == "?":
             return _unroutable(
                 source,
                 normalized,
-                _(
-                    "enrollment of member %(member)s, who is not known in any organisation "
-                    "of source %(source)s"
-                ),
-                member=member_id,
+                _("%(type)s cannot be routed to an organisation of source %(source)s"),
+                type=", ".join(sorted(str(t) for t in types)) or "?",
             )
+        if organization is None:
+            return Route(None, normalized, waiting=member_unknown_text(source, member_id))
         return Route(organization, normalized)
     if routing.entity != "contact":
         return _unroutable(

@@ -149,17 +149,68 @@ def test_an_enrollment_goes_to_its_members_organisation(client, shared, org_b):
     assert CourseEnrollment.objects.get().organization == org_b
 
 
-def test_an_enrollment_of_an_unknown_member_is_unroutable(client, shared):
+def _enrollment_body(*, without: str = "") -> dict:
+    columns = p.enrollment_columns()
+    columns.pop(without, None)
     body = p.dataverse_body(
-        entity="hlf_courseenrollment",
-        message="Create",
-        entity_id=p.ENROLLMENT_ID,
-        target=p.enrollment_columns(),
+        entity="hlf_courseenrollment", message="Create", entity_id=p.ENROLLMENT_ID, target=columns
     )
     body["OrganizationId"] = SOURCE
-    event = send(client, body)
+    return body
+
+
+def _apply(event) -> str:
+    from sync.services import inbound_event_apply
+
+    return inbound_event_apply(event_id=event.pk).status
+
+
+def test_an_enrollment_of_a_member_not_known_yet_waits_and_follows_the_member(
+    client, shared, org_b
+):
+    event = send(client, _enrollment_body())
+
+    # Not failed as unroutable: its member's create may still be on its way (SPEC §5).
+    assert (event.organization, event.status) == (None, InboundEvent.Status.PENDING)
+    assert _apply(event) == InboundEvent.Status.PENDING
+    event.refresh_from_db()
     assert event.organization is None
-    assert "not known in any organisation of source hlf-dynamics" in event.outcome
+    assert event.outcome.startswith(
+        f"Waiting: member {KARI} is not known in any organisation of source hlf-dynamics yet"
+    )
+    assert event.next_attempt_at is not None
+
+    # The member appears in HLF Beta: the retry routes the enrollment through it.
+    MemberFactory(organization=org_b, portal_member_id=KARI)
+    InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=None)
+    assert _apply(event) == InboundEvent.Status.SUCCEEDED
+    event.refresh_from_db()
+    assert event.organization == org_b
+    assert set(event.subject_ids.split()) == {p.ENROLLMENT_ID, KARI}
+    enrollment = CourseEnrollment.objects.get()
+    assert (enrollment.organization, enrollment.member.organization) == (org_b, org_b)
+
+
+def test_an_enrollment_whose_member_never_comes_fails_after_the_window(client, shared):
+    event = send(client, _enrollment_body())
+    InboundEvent.objects.filter(pk=event.pk).update(
+        received_at=event.received_at - timedelta(minutes=11)
+    )
+
+    assert _apply(event) == InboundEvent.Status.FAILED
+    event.refresh_from_db()
+    assert (event.organization, event.outcome) == (
+        None,
+        f"member {KARI} is not known in any organisation of source hlf-dynamics",
+    )
+    assert not CourseEnrollment.objects.exists()
+
+
+def test_an_enrollment_naming_no_member_is_unroutable_at_once(client, shared):
+    event = send(client, _enrollment_body(without="hlf_contactid"))
+
+    assert (event.organization, event.status) == (None, InboundEvent.Status.FAILED)
+    assert "cannot be routed to an organisation of source hlf-dynamics" in event.outcome
 
 
 def test_an_envelope_on_a_shared_source_names_its_organisation(client, shared, org_b):
