@@ -112,18 +112,16 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
         routing.member_organizations[row.entity_id] = organization
         here = next((m for m in members if m.organization_id == organization.pk), None)
         elsewhere = [m for m in members if m.organization_id != organization.pk and m.is_active]
-        if elsewhere and not row.deleted:
+        # Known only in another organisation (even inactive): a transfer, or an older row
+        # that the transfer's staleness check across the organisations skips.
+        if (elsewhere or (here is None and members)) and not row.deleted:
             data = {"member_id": row.entity_id, **row.data}
             data["from_organization_ids"] = sorted(
                 org.pk for org in routing.organizations if org.pk != organization.pk
             )
+            if row.active is False:  # deactivated by the same change: inside the transfer
+                data["is_active"] = False
             events = [NormalizedEvent("membership.moved", row.modified_on, data)]
-            if row.active is False:
-                events.append(
-                    NormalizedEvent(
-                        "membership.deactivated", row.modified_on, {"member_id": row.entity_id}
-                    )
-                )
         else:
             events = contact_events(row, member=here)
         outcomes.append(RowOutcome(organization, events))

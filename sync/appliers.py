@@ -427,7 +427,8 @@ def _organization_ids(data: dict, key: str, *, subject: str) -> list[int]:
 def membership_moved(*, organization: Organization, occurred_at, data: dict) -> Applied:
     """A transfer on a shared source (SPEC §4.4): leave the other organisations, join this one.
 
-    `from_organization_ids` are the source's other organisations. The newest change to the
+    `from_organization_ids` are the source's other organisations; `is_active` false: the
+    same change deactivated the contact (with `reason`). The newest change to the
     member in any of them decides: an older transfer (A→B arriving after B→C) is skipped,
     so the member ends where the newest event put it. In the old organisation the record
     is deactivated ("moved to …") and keeps its enrollments; here it is created, or the
@@ -502,10 +503,19 @@ def membership_moved(*, organization: Organization, occurred_at, data: dict) -> 
         )
     if login_user is not None:
         _login_user_set_active(here, active=True)
-    return Applied(
-        outcome % {"subject": subject, "name": str(here)}
-        + ("; " + _("deactivated in the previous organisation") if left else "")
+    message = outcome % {"subject": subject, "name": str(here)} + (
+        "; " + _("deactivated in the previous organisation") if left else ""
     )
+    if data.get("is_active") is False:
+        # The same change deactivated the contact: applied here, with the transfer, so
+        # a stale transfer skips it too instead of leaving it waiting for a member.
+        deactivated = membership_deactivated(
+            organization=organization,
+            occurred_at=occurred_at,
+            data={"member_id": member_id, "reason": data.get("reason")},
+        )
+        message += "; " + deactivated.message
+    return Applied(message)
 
 
 # --- course enrollments ---------------------------------------------------------------------
@@ -619,4 +629,34 @@ def event_apply(
     if occurred_at is not None:
         ceiling = received_at or timezone.now()
         occurred_at = min(occurred_at, ceiling)
-    return applier(organization=organization, occurred_at=occurred_at, data=data)
+    try:
+        return applier(organization=organization, occurred_at=occurred_at, data=data)
+    except TargetUnknown:
+        if stale := _stale_elsewhere(occurred_at=occurred_at, data=data, event_type=event_type):
+            return stale
+        raise
+
+
+def _stale_elsewhere(*, occurred_at, data: dict, event_type: str) -> Applied | None:
+    """A shared source's change for a member not known here, older than where it is now.
+
+    `other_organization_ids` (the source's other organisations, set by its router): the
+    member moved on since this change, so it is stale rather than waiting for a member
+    that will never come here (SPEC §4.4, out-of-order transfers).
+    """
+    others = data.get("other_organization_ids")
+    member_id = data.get("member_id")
+    if occurred_at is None or not isinstance(others, list) or not isinstance(member_id, str):
+        return None
+    newest = (
+        Member.objects.filter(
+            portal_member_id=member_id.strip(),
+            organization_id__in=[pk for pk in others if isinstance(pk, int)],
+            source_updated_at__gt=occurred_at,
+        )
+        .order_by("-source_updated_at")
+        .first()
+    )
+    if newest is None:
+        return None
+    return _stale(newest, occurred_at, subject=_member_subject(member_id), event_type=event_type)
