@@ -55,6 +55,9 @@ class TargetUnknown(Exception):
 class Applied:
     message: str
     skipped: bool = False
+    # Applied, but the state already was so: a reconciliation event like this healed
+    # nothing (a webhook brought the change first), so it is not counted (SPEC §5.1).
+    unchanged: bool = False
 
 
 Applier = Callable[..., Applied]
@@ -293,6 +296,10 @@ def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | N
     return changed
 
 
+def _changes_applied(subject: str, changed: list[str]) -> Applied:
+    return Applied(_changes_text(subject, changed), unchanged=not changed)
+
+
 def _changes_text(subject: str, changed: list[str]) -> str:
     if not changed:
         return _("%(subject)s: no change (already up to date)") % {"subject": subject}
@@ -319,7 +326,7 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         )
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.created"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def membership_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -329,7 +336,7 @@ def membership_updated(*, organization: Organization, occurred_at, data: dict) -
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.updated"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def role_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -344,7 +351,10 @@ def role_updated(*, organization: Organization, occurred_at, data: dict) -> Appl
         return stale
     previous = member.role
     if not _assign(member, {"role": role}, occurred_at):
-        return Applied(_("%(subject)s: role already %(role)s") % {"subject": subject, "role": role})
+        return Applied(
+            _("%(subject)s: role already %(role)s") % {"subject": subject, "role": role},
+            unchanged=True,
+        )
     return Applied(
         _("%(subject)s: role changed from %(old)s to %(new)s")
         % {"subject": subject, "old": previous, "new": role}
@@ -381,7 +391,8 @@ def membership_deactivated(*, organization: Organization, occurred_at, data: dic
         values["deactivation_reason"] = reason
     if member.is_active:
         values["deactivated_at"] = occurred_at or timezone.now()
-    if _assign(member, values, occurred_at):
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
         parts = [_("%(subject)s: deactivated") % {"subject": subject}]
     else:
         parts = [_("%(subject)s: already inactive") % {"subject": subject}]
@@ -393,7 +404,7 @@ def membership_deactivated(*, organization: Organization, occurred_at, data: dic
         revoked, _detail = Token.objects.filter(user_id=member.user_id).delete()
         if revoked:
             parts.append(_("API token revoked"))
-    return Applied("; ".join(parts))
+    return Applied("; ".join(parts), unchanged=not changed)
 
 
 def membership_reactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -403,13 +414,14 @@ def membership_reactivated(*, organization: Organization, occurred_at, data: dic
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.reactivated"):
         return stale
     values = {"is_active": True, "deactivated_at": None, "deactivation_reason": ""}
-    if _assign(member, values, occurred_at):
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
         parts = [_("%(subject)s: reactivated") % {"subject": subject}]
     else:
         parts = [_("%(subject)s: already active") % {"subject": subject}]
     if login := _login_user_set_active(member, active=True):
         parts.append(login)
-    return Applied("; ".join(parts))
+    return Applied("; ".join(parts), unchanged=not changed)
 
 
 def _organization_ids(data: dict, key: str, *, subject: str) -> list[int]:
@@ -578,7 +590,7 @@ def _enrollment_applier(event_type: str) -> Applier:
             )
         if stale := _stale(enrollment, occurred_at, subject=subject, event_type=event_type):
             return stale
-        return Applied(_changes_text(subject, _assign(enrollment, values, occurred_at)))
+        return _changes_applied(subject, _assign(enrollment, values, occurred_at))
 
     return apply
 

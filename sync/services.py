@@ -181,6 +181,69 @@ def inbound_event_record(
     return event, True
 
 
+@dataclass(frozen=True)
+class EventToRecord:
+    """One event of a bulk recording (see `inbound_events_record_bulk`)."""
+
+    organization: Organization | None
+    webhook_id: str
+    payload: dict
+    normalized: list[dict]
+    occurred_at: datetime | None = None
+    failure: str | None = None
+
+
+def inbound_events_record_bulk(
+    *,
+    source_identifier: str,
+    payload_format: str,
+    origin: str,
+    events: list[EventToRecord],
+) -> set[str]:
+    """Store a page of events of one source in one transaction; return the webhook ids stored.
+
+    The same rows and dedupe key as `inbound_event_record`, written by multi-row INSERTs
+    that skip a webhook id the source already has (ON CONFLICT DO NOTHING), so a page of
+    thousands costs a few statements instead of one round trip (and savepoint) per event.
+    One wake-up for the drain after the commit, if anything pending was stored.
+    """
+    if not events:
+        return set()
+    now = timezone.now()
+    rows = []
+    for item in events:
+        row = InboundEvent(
+            organization=item.organization,
+            source_identifier=source_identifier,
+            webhook_id=item.webhook_id,
+            event_type=item.normalized[0]["type"] if item.normalized else "unknown",
+            payload_format=payload_format,
+            origin=origin,
+            payload=item.payload,
+            normalized=item.normalized,
+            occurred_at=item.occurred_at,
+            received_at=now,
+            subject_ids=_subject_ids(item.normalized),
+        )
+        if item.failure:
+            row.status, row.outcome, row.finished_at = Status.FAILED, item.failure, now
+        rows.append(row)
+    # PostgreSQL takes at most 65,535 parameters per statement; SQLite's limit applies
+    # through bulk_create's own batch size.
+    batch_size = max(1, 60_000 // len(InboundEvent._meta.concrete_fields))
+    with transaction.atomic():
+        InboundEvent.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+        # A row skipped as a duplicate is the earlier one, with another primary key.
+        stored = dict(
+            InboundEvent.objects.filter(pk__in=[row.pk for row in rows]).values_list(
+                "webhook_id", "status"
+            )
+        )
+        if any(status == Status.PENDING for status in stored.values()):
+            dispatch.inbox_wake_on_commit()
+    return set(stored)
+
+
 # --- timing rules ---------------------------------------------------------------------------
 
 
@@ -215,6 +278,7 @@ _CLAIM_RETURNING = (
     "id",
     "organization_id",
     "source_identifier",
+    "origin",
     "normalized",
     "attempts",
     "received_at",
@@ -307,6 +371,10 @@ def _events_apply(event: InboundEvent) -> ApplyResult:
         for item in _parsed(event)
     ]
     status = Status.SKIPPED if all(item.skipped for item in applied) else Status.SUCCEEDED
+    if event.origin == InboundEvent.Origin.RECONCILIATION and all(
+        item.skipped or item.unchanged for item in applied
+    ):
+        status = Status.SKIPPED  # a webhook brought it first: nothing healed
     return ApplyResult(status, "; ".join(item.message for item in applied))
 
 
