@@ -18,7 +18,7 @@ from organizations.messages import Message, message
 from organizations.models import CourseEnrollment, Member, Organization
 from webhooks.models import WebhookSource
 from webhooks.normalize import NormalizedEvent
-from webhooks.routing import source_organizations
+from webhooks.routing import member_unknown, source_organizations
 
 
 @dataclass
@@ -45,6 +45,7 @@ class RowOutcome:
     organization: Organization | None
     events: list[NormalizedEvent]
     failure: Message | None = None
+    waiting: Message | None = None  # no organisation yet, but its member may still come
 
 
 def _current(members: list[Member]) -> Member | None:
@@ -109,18 +110,16 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
         routing.member_organizations[row.entity_id] = organization
         here = next((m for m in members if m.organization_id == organization.pk), None)
         elsewhere = [m for m in members if m.organization_id != organization.pk and m.is_active]
-        if elsewhere and not row.deleted:
+        # Known only in another organisation (even inactive): a transfer, or an older row
+        # that the transfer's staleness check across the organisations skips.
+        if (elsewhere or (here is None and members)) and not row.deleted:
             data = {"member_id": row.entity_id, **row.data}
             data["from_organization_ids"] = sorted(
                 org.pk for org in routing.organizations if org.pk != organization.pk
             )
+            if row.active is False:  # deactivated by the same change: inside the transfer
+                data["is_active"] = False
             events = [NormalizedEvent("membership.moved", row.modified_on, data)]
-            if row.active is False:
-                events.append(
-                    NormalizedEvent(
-                        "membership.deactivated", row.modified_on, {"member_id": row.entity_id}
-                    )
-                )
         else:
             events = contact_events(row, member=here)
         outcomes.append(RowOutcome(organization, events))
@@ -160,13 +159,10 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
             if organization is None and local:
                 organization = local[0].organization
             if organization is None:
-                outcomes.append(
-                    _unroutable(
-                        routing,
-                        "webhooks.unroutable.member_unknown",
-                        member=member_id or "?",
-                    )
-                )
+                # Its member may still come (an unrouted contact onboarded, a create on
+                # its way): recorded pending without an organisation, routed when it applies.
+                waiting = member_unknown(routing.source, member_id or "?")
+                outcomes.append(RowOutcome(None, [], waiting=waiting))
                 continue
         here = next((e for e in local if e.organization_id == organization.pk), None)
         outcomes.append(RowOutcome(organization, enrollment_events(row, enrollment=here)))
@@ -205,6 +201,6 @@ def inbound_event_reroute(event):
         return Route(None, event.normalized, str(exc))
     outcome = rows_route(PassRouting.for_source(source), table, [row])[0]
     if outcome.organization is None:
-        return Route(None, event.normalized, outcome.failure)
+        return Route(None, event.normalized, outcome.failure, waiting=outcome.waiting)
     normalized = [item.to_json() for item in outcome.events] or event.normalized
     return Route(outcome.organization, normalized)

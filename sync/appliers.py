@@ -66,6 +66,9 @@ class TargetUnknown(_MessageError):
 class Applied:
     message: Message
     skipped: bool = False
+    # Applied, but the state already was so: a reconciliation event like this healed
+    # nothing (a webhook brought the change first), so it is not counted (SPEC §5.1).
+    unchanged: bool = False
 
 
 def _joined(parts: list[Message]) -> Message:
@@ -321,6 +324,10 @@ def _assign(
     return changed
 
 
+def _changes_applied(subject: Message, changed: list[str]) -> Applied:
+    return Applied(_changes_text(subject, changed), unchanged=not changed)
+
+
 def _changes_text(subject: Message, changed: list[str]) -> Message:
     if not changed:
         return message("sync.no_change", subject=subject)
@@ -348,7 +355,7 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         )
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.created"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def membership_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -358,7 +365,7 @@ def membership_updated(*, organization: Organization, occurred_at, data: dict) -
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.updated"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def role_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -373,7 +380,9 @@ def role_updated(*, organization: Organization, occurred_at, data: dict) -> Appl
         return stale
     previous = member.role
     if not _assign(member, {"role": new_role}, occurred_at):
-        return Applied(message("sync.role_unchanged", subject=subject, role=role(new_role)))
+        return Applied(
+            message("sync.role_unchanged", subject=subject, role=role(new_role)), unchanged=True
+        )
     return Applied(
         message("sync.role_changed", subject=subject, old=role(previous), new=role(new_role))
     )
@@ -409,7 +418,8 @@ def membership_deactivated(*, organization: Organization, occurred_at, data: dic
         values["deactivation_reason"] = reason
     if member.is_active:
         values["deactivated_at"] = occurred_at or timezone.now()
-    if _assign(member, values, occurred_at):
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
         parts = [message("sync.deactivated", subject=subject)]
     else:
         parts = [message("sync.already_inactive", subject=subject)]
@@ -421,7 +431,7 @@ def membership_deactivated(*, organization: Organization, occurred_at, data: dic
         revoked, _detail = Token.objects.filter(user_id=member.user_id).delete()
         if revoked:
             parts.append(message("sync.token_revoked"))
-    return Applied(_joined(parts))
+    return Applied(_joined(parts), unchanged=not changed)
 
 
 def membership_reactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
@@ -431,13 +441,14 @@ def membership_reactivated(*, organization: Organization, occurred_at, data: dic
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.reactivated"):
         return stale
     values = {"is_active": True, "deactivated_at": None, "deactivation_reason": ""}
-    if _assign(member, values, occurred_at):
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
         parts = [message("sync.reactivated", subject=subject)]
     else:
         parts = [message("sync.already_active", subject=subject)]
     if login := _login_user_set_active(member, active=True):
         parts.append(login)
-    return Applied(_joined(parts))
+    return Applied(_joined(parts), unchanged=not changed)
 
 
 def _organization_ids(data: dict, key: str, *, subject: Message) -> list[int]:
@@ -454,7 +465,8 @@ def _organization_ids(data: dict, key: str, *, subject: Message) -> list[int]:
 def membership_moved(*, organization: Organization, occurred_at, data: dict) -> Applied:
     """A transfer on a shared source (SPEC §4.4): leave the other organisations, join this one.
 
-    `from_organization_ids` are the source's other organisations. The newest change to the
+    `from_organization_ids` are the source's other organisations; `is_active` false: the
+    same change deactivated the contact (with `reason`). The newest change to the
     member in any of them decides: an older transfer (A→B arriving after B→C) is skipped,
     so the member ends where the newest event put it. In the old organisation the record
     is deactivated ("moved to …") and keeps its enrollments; here it is created, or the
@@ -526,6 +538,15 @@ def membership_moved(*, organization: Organization, occurred_at, data: dict) -> 
     parts = [message(outcome, subject=subject, name=str(here))]
     if left:
         parts.append(message("sync.moved_left_previous"))
+    if data.get("is_active") is False:
+        # The same change deactivated the contact: applied here, with the transfer, so
+        # a stale transfer skips it too instead of leaving it waiting for a member.
+        deactivated = membership_deactivated(
+            organization=organization,
+            occurred_at=occurred_at,
+            data={"member_id": member_id, "reason": data.get("reason")},
+        )
+        parts.append(deactivated.message)
     return Applied(_joined(parts))
 
 
@@ -589,7 +610,7 @@ def _enrollment_applier(event_type: str) -> Applier:
             )
         if stale := _stale(enrollment, occurred_at, subject=subject, event_type=event_type):
             return stale
-        return Applied(_changes_text(subject, _assign(enrollment, values, occurred_at)))
+        return _changes_applied(subject, _assign(enrollment, values, occurred_at))
 
     return apply
 
@@ -638,4 +659,34 @@ def event_apply(
     if occurred_at is not None:
         ceiling = received_at or timezone.now()
         occurred_at = min(occurred_at, ceiling)
-    return applier(organization=organization, occurred_at=occurred_at, data=data)
+    try:
+        return applier(organization=organization, occurred_at=occurred_at, data=data)
+    except TargetUnknown:
+        if stale := _stale_elsewhere(occurred_at=occurred_at, data=data, event_type=event_type):
+            return stale
+        raise
+
+
+def _stale_elsewhere(*, occurred_at, data: dict, event_type: str) -> Applied | None:
+    """A shared source's change for a member not known here, older than where it is now.
+
+    `other_organization_ids` (the source's other organisations, set by its router): the
+    member moved on since this change, so it is stale rather than waiting for a member
+    that will never come here (SPEC §4.4, out-of-order transfers).
+    """
+    others = data.get("other_organization_ids")
+    member_id = data.get("member_id")
+    if occurred_at is None or not isinstance(others, list) or not isinstance(member_id, str):
+        return None
+    newest = (
+        Member.objects.filter(
+            portal_member_id=member_id.strip(),
+            organization_id__in=[pk for pk in others if isinstance(pk, int)],
+            source_updated_at__gt=occurred_at,
+        )
+        .order_by("-source_updated_at")
+        .first()
+    )
+    if newest is None:
+        return None
+    return _stale(newest, occurred_at, subject=_member_subject(member_id), event_type=event_type)

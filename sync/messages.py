@@ -193,4 +193,13 @@ MESSAGES = catalogue(
         retryable=False,
         advice=_("Onboard the source again before reprocessing."),
     ),
+    MessageCode(
+        "sync.no_matching_organization",
+        _("no organisation of its source matches it"),
+        retryable=True,
+        advice=_(
+            "Onboard the organisation (or add its routing value to the source), "
+            "then reprocess the event."
+        ),
+    ),
 )

@@ -223,7 +223,7 @@ def webhook_payload_dry_run(
     route = _route(source=source, body=parsed, head=head, normalized=normalized)
     result.normalized = route.normalized
     if route.organization is None:
-        result.failure = str(route.failure)
+        result.failure = str(route.failure or route.waiting)
         result.routing = _("matches no organisation of the shared source")
         return result
     organization = route.organization

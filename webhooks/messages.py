@@ -58,6 +58,12 @@ MESSAGES = catalogue(
         advice=_("Once Min Side has sent the member, reprocess this event."),
     ),
     MessageCode(
+        "webhooks.member_unknown",
+        _("member %(member)s is not known in any organisation of source %(source)s"),
+        retryable=True,
+        advice=_("Once Min Side has sent the member, reprocess this event."),
+    ),
+    MessageCode(
         "webhooks.unroutable.type",
         _("%(type)s cannot be routed to an organisation of source %(source)s"),
         retryable=False,
