@@ -38,10 +38,11 @@ run: seed
 	@echo ""
 	$(BIN)/honcho -f Procfile.dev start -p $(PORT) 2>&1 || true
 
-## make test: ruff, then the whole pytest suite (uses DATABASE_URL / CELERY_BROKER_URL if set)
+## make test: ruff, mypy, then the whole pytest suite (uses DATABASE_URL / CELERY_BROKER_URL if set)
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make fuzz: the fuzz tests only, with many more examples (FUZZ_MAX_EXAMPLES per property,
@@ -55,8 +56,8 @@ fuzz: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 
-## make typecheck: mypy with django-stubs on the project's packages (not yet part of
-## `make test`: the baseline is not clean, see pyproject.toml [tool.mypy])
+## make typecheck: mypy with django-stubs and djangorestframework-stubs on the project's
+## packages (also run by `make test`; strictness in pyproject.toml [tool.mypy])
 typecheck: install-dev
 	$(BIN)/mypy
 

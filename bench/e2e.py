@@ -127,8 +127,9 @@ def stack(args, data_dir: Path):
     subprocess.run([PYTHON, "-c", onboard], cwd=ROOT, env=env, check=True)
     port = _free_port()
     commands = [
-        [PYTHON, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-        + ["--workers", str(args.web), "--threads", "4", "--log-level", "warning"],
+        # make run's gunicorn settings (gthread, 32 threads a worker, the access log).
+        [PYTHON, "-m", "gunicorn", "config.wsgi", "--config", "config/gunicorn.py"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", str(args.web), "--log-level", "warning"],
         *(
             [PYTHON, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING"]
             + ["--concurrency", str(args.concurrency), "-n", f"bench{n}@%h"]

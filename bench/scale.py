@@ -65,7 +65,7 @@ FILL_EVENTS = """
 INSERT INTO sync_inboundevent (
     id, organization_id, source_identifier, webhook_id, event_type, payload_format, payload,
     normalized, headers, received_at, occurred_at, started_at, finished_at, status, attempts,
-    outcome, reprocessed_by, subject_ids, is_self_test, origin
+    outcome_code, outcome_params, reprocessed_by, subject_ids, is_self_test, origin
 )
 SELECT
     md5('event' || n)::uuid,
@@ -86,7 +86,11 @@ SELECT
     CASE WHEN n / 10 %% 500 = 0 THEN 'pending' WHEN n / 10 %% 50 = 0 THEN 'failed'
          WHEN n / 10 %% 20 = 0 THEN 'skipped' ELSE 'succeeded' END,
     1,
-    CASE WHEN n / 10 %% 50 = 0 THEN 'member unknown' ELSE 'updated' END,
+    CASE WHEN n / 10 %% 50 = 0 THEN 'sync.member_unknown' ELSE 'sync.no_change' END,
+    CASE WHEN n / 10 %% 50 = 0
+         THEN jsonb_build_object('id', 'm-' || (n %% 50000), 'organization', 'bench')
+         ELSE jsonb_build_object('subject', jsonb_build_object('code', 'sync.subject.member',
+              'params', jsonb_build_object('id', 'm-' || (n %% 50000)))) END,
     '',
     'm-' || (n %% 50000),
     n %% 1000 = 7,
@@ -99,12 +103,12 @@ FROM (
 
 FILL_REJECTIONS = """
 INSERT INTO webhooks_webhookrejection (
-    reason, status_code, detail, source_identifier, received_at, client_address, headers,
-    body_size, body_sha256, is_self_test
+    reason, status_code, detail_code, detail_params, source_identifier, received_at,
+    client_address, headers, body_size, body_sha256, is_self_test
 )
 SELECT
     (ARRAY['invalid_signature', 'unknown_source', 'malformed_payload'])[1 + n %% 3],
-    401, '', 'nobody', now() - (n::float / %(rejections)s) * interval '60 days',
+    401, '', '{}'::jsonb, 'nobody', now() - (n::float / %(rejections)s) * interval '60 days',
     '203.0.113.7', '{}'::jsonb, 100, '', false
 FROM generate_series(1, %(rejections)s) AS n
 """

@@ -1,5 +1,7 @@
 """Admin for Dataverse connections and their passes (global admins only, SPEC §5.1, §6)."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -14,8 +16,9 @@ from django.utils.translation import gettext_lazy
 from dataverse.models import DataverseConnection, ReconcilePass
 from dataverse.selectors import reconcile_pass_last, reconcile_pass_outcome
 from dataverse.services import dataverse_connection_set
-from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin
+from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin, global_admin_only
 from organizations.permissions import user_is_global_admin
+from organizations.requests import AuthenticatedHttpRequest
 from webhooks.admin import WebhookSourceAdmin
 from webhooks.models import WebhookSource
 
@@ -154,7 +157,7 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
         obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change, **kwargs)
+        form_class: Any = super().get_form(request, obj, change, **kwargs)
         adding = obj is None
 
         class Checked(form_class):
@@ -171,17 +174,15 @@ class DataverseConnectionAdmin(GlobalAdminOnlyAdmin):
         return [
             path(
                 "<path:object_id>/reconcile/",
-                self.admin_site.admin_view(self.reconcile_view),
+                global_admin_only(self, self.reconcile_view),
                 name="dataverse_dataverseconnection_reconcile",
             ),
             *super().get_urls(),
         ]
 
-    def reconcile_view(self, request, object_id):
+    def reconcile_view(self, request: AuthenticatedHttpRequest, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not user_is_global_admin(request.user):
-            raise PermissionDenied
         connection = self.get_object(request, unquote(object_id))
         from dataverse.tasks import reconcile_source
 
@@ -243,7 +244,9 @@ class WebhookSourceWithReconciliationAdmin(WebhookSourceAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         key = unquote(object_id)
         connection = (
-            DataverseConnection.objects.filter(source_id=key).first() if key.isdigit() else None
+            DataverseConnection.objects.filter(source_id=int(key)).first()
+            if key.isdigit()
+            else None
         )
         extra_context = {
             **(extra_context or {}),

@@ -288,7 +288,9 @@ class FakeDataverse:
                 )
                 continue
             row = table.rows[row_id]
-            shown = {column: row.get(column) for column in select} if select else dict(row)
+            shown: dict[str, Any] = (
+                {column: row.get(column) for column in select} if select else dict(row)
+            )
             shown[table.key] = row_id
             value.append({"@odata.etag": f'W/"{row["versionnumber"]}"', **shown})
         self.stats["rows"] += len(value)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-from django.utils.translation import gettext as _
+from typing import Literal
 
 from dataverse.rows import Row, Table, contact_events, enrollment_events
+from organizations.messages import Message, message
 from organizations.models import CourseEnrollment, Member, Organization
 from webhooks.models import WebhookSource
 from webhooks.normalize import NormalizedEvent
-from webhooks.routing import source_organizations
+from webhooks.routing import member_unknown, source_organizations
 
 
 @dataclass
@@ -44,7 +44,8 @@ class PassRouting:
 class RowOutcome:
     organization: Organization | None
     events: list[NormalizedEvent]
-    failure: str | None = None
+    failure: Message | None = None
+    waiting: Message | None = None  # no organisation yet, but its member may still come
 
 
 def _current(members: list[Member]) -> Member | None:
@@ -61,8 +62,8 @@ def _current(members: list[Member]) -> Member | None:
     )
 
 
-def _unroutable(routing: PassRouting, template: str, **params) -> RowOutcome:
-    return RowOutcome(None, [], template % {"source": routing.source.identifier, **params})
+def _unroutable(routing: PassRouting, code: str, **params) -> RowOutcome:
+    return RowOutcome(None, [], message(code, source=routing.source.identifier, **params))
 
 
 def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
@@ -73,6 +74,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
         by_id[member.portal_member_id].append(member)
     outcomes = []
     mapping = routing.source.mapping
+    organization: Organization | None
     for row in rows:
         members = by_id.get(row.entity_id, [])
         if routing.routes is None:
@@ -87,7 +89,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
             outcomes.append(
                 _unroutable(
                     routing,
-                    _("contact %(member)s has no %(attribute)s, which source %(source)s routes by"),
+                    "webhooks.unroutable.no_routing_value",
                     member=row.entity_id,
                     attribute=mapping.routing_attribute,
                 )
@@ -99,10 +101,7 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
                 outcomes.append(
                     _unroutable(
                         routing,
-                        _(
-                            "contact %(member)s belongs to account %(account)s, which is no "
-                            "organisation of source %(source)s"
-                        ),
+                        "webhooks.unroutable.unknown_account",
                         member=row.entity_id,
                         account=row.routing_value,
                     )
@@ -111,18 +110,16 @@ def contacts_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]:
         routing.member_organizations[row.entity_id] = organization
         here = next((m for m in members if m.organization_id == organization.pk), None)
         elsewhere = [m for m in members if m.organization_id != organization.pk and m.is_active]
-        if elsewhere and not row.deleted:
+        # Known only in another organisation (even inactive): a transfer, or an older row
+        # that the transfer's staleness check across the organisations skips.
+        if (elsewhere or (here is None and members)) and not row.deleted:
             data = {"member_id": row.entity_id, **row.data}
             data["from_organization_ids"] = sorted(
                 org.pk for org in routing.organizations if org.pk != organization.pk
             )
+            if row.active is False:  # deactivated by the same change: inside the transfer
+                data["is_active"] = False
             events = [NormalizedEvent("membership.moved", row.modified_on, data)]
-            if row.active is False:
-                events.append(
-                    NormalizedEvent(
-                        "membership.deactivated", row.modified_on, {"member_id": row.entity_id}
-                    )
-                )
         else:
             events = contact_events(row, member=here)
         outcomes.append(RowOutcome(organization, events))
@@ -144,6 +141,7 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
         ).select_related("organization"):
             members[member.portal_member_id].append(member)
     outcomes = []
+    organization: Organization | None
     for row in rows:
         local = enrollments.get(row.entity_id, [])
         if routing.routes is None:
@@ -154,23 +152,17 @@ def enrollments_route(routing: PassRouting, rows: list[Row]) -> list[RowOutcome]
                 outcomes.append(RowOutcome(None, []))
                 continue
         else:
-            member_id = row.data.get("member_id")
+            member_id = row.data.get("member_id") or ""  # none: no route, no member
             organization = routing.member_organizations.get(member_id)
             if organization is None and (current := _current(members.get(member_id, []))):
                 organization = current.organization
             if organization is None and local:
                 organization = local[0].organization
             if organization is None:
-                outcomes.append(
-                    _unroutable(
-                        routing,
-                        _(
-                            "enrollment of member %(member)s, who is not known in any "
-                            "organisation of source %(source)s"
-                        ),
-                        member=member_id or "?",
-                    )
-                )
+                # Its member may still come (an unrouted contact onboarded, a create on
+                # its way): recorded pending without an organisation, routed when it applies.
+                waiting = member_unknown(routing.source, member_id or "?")
+                outcomes.append(RowOutcome(None, [], waiting=waiting))
                 continue
         here = next((e for e in local if e.organization_id == organization.pk), None)
         outcomes.append(RowOutcome(organization, enrollment_events(row, enrollment=here)))
@@ -195,9 +187,11 @@ def inbound_event_reroute(event):
         .first()
     )
     if source is None:
-        return Route(None, event.normalized, _("its source no longer exists"))
+        return Route(None, event.normalized, message("sync.source_gone"))
     types = {item.get("type", "") for item in event.normalized}
-    kind = "enrollment" if any(t.startswith("course_enrollment") for t in types) else "contact"
+    kind: Literal["contact", "enrollment"] = (
+        "enrollment" if any(t.startswith("course_enrollment") for t in types) else "contact"
+    )
     connection = DataverseConnection.objects.filter(source=source).first()
     entity_set = connection.entity_set(kind=kind) if connection else kind
     table = table_for(kind=kind, entity_set=entity_set, mapping=source.mapping)
@@ -207,6 +201,6 @@ def inbound_event_reroute(event):
         return Route(None, event.normalized, str(exc))
     outcome = rows_route(PassRouting.for_source(source), table, [row])[0]
     if outcome.organization is None:
-        return Route(None, event.normalized, outcome.failure)
+        return Route(None, event.normalized, outcome.failure, waiting=outcome.waiting)
     normalized = [item.to_json() for item in outcome.events] or event.normalized
     return Route(outcome.organization, normalized)

@@ -132,7 +132,8 @@ def row_decode(row: Any, *, table: Table, mapping: DataverseMapping) -> Row:
     routing_value = None
     if table.kind == "contact":
         state = row.get(mapping.state_attribute)
-        active = {_STATE_ACTIVE: True, _STATE_INACTIVE: False}.get(state)
+        states: dict[Any, bool] = {_STATE_ACTIVE: True, _STATE_INACTIVE: False}
+        active = states.get(state)
         routing_column = _column(mapping.routing_attribute, mapping)
         raw_routing = row.get(routing_column)
         routing_value = raw_routing.strip().lower() if isinstance(raw_routing, str) else None

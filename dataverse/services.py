@@ -26,8 +26,7 @@ from dataverse.models import (
 from dataverse.routing import PassRouting, rows_route
 from dataverse.rows import RowUnreadable, Table, row_decode, table_for
 from sync.models import InboundEvent
-from sync.selectors import inbound_event_known_webhook_ids
-from sync.services import inbound_event_record
+from sync.services import EventToRecord, inbound_events_record_bulk
 from webhooks.crypto import SecretDecryptionError, secret_decrypt, secret_encrypt
 from webhooks.models import WebhookSource
 from webhooks.normalize import NormalizedEvent
@@ -214,7 +213,7 @@ def _page_record(
     pending = []
     for (raw, row), outcome in zip(decoded, outcomes, strict=True):
         run.deleted += row.deleted
-        if outcome.failure:
+        if outcome.failure or outcome.waiting:
             normalized = _unroutable_events(row, table)
         elif outcome.events:
             normalized = [event.to_json() for event in outcome.events]
@@ -223,26 +222,28 @@ def _page_record(
         pending.append((_webhook_id(table, row), raw, row, outcome, normalized))
     if not pending:
         return
-    with transaction.atomic():
-        known = inbound_event_known_webhook_ids(
-            source_identifier=source.identifier, webhook_ids=[item[0] for item in pending]
-        )
-        for webhook_id, raw, row, outcome, normalized in pending:
-            if webhook_id in known:
-                continue
-            _event, created = inbound_event_record(
+    # One transaction and a few multi-row INSERTs per page; a row recorded before (the
+    # same row state: the same webhook id) is left as it is.
+    stored = inbound_events_record_bulk(
+        source_identifier=source.identifier,
+        payload_format=InboundEvent.PayloadFormat.DATAVERSE_ROW,
+        origin=InboundEvent.Origin.RECONCILIATION,
+        events=[
+            EventToRecord(
                 organization=outcome.organization,
-                source_identifier=source.identifier,
                 webhook_id=webhook_id,
-                payload_format=InboundEvent.PayloadFormat.DATAVERSE_ROW,
                 payload=raw,
                 normalized=normalized,
                 occurred_at=row.modified_on,
-                origin=InboundEvent.Origin.RECONCILIATION,
                 failure=outcome.failure,
             )
-            run.recorded += created
-            run.unroutable += bool(outcome.failure) and created
+            for webhook_id, raw, row, outcome, normalized in pending
+        ],
+    )
+    for webhook_id, _raw, _row, outcome, _normalized in pending:
+        if webhook_id in stored:
+            run.recorded += 1
+            run.unroutable += bool(outcome.failure)
 
 
 def _delta_link_get(connection: DataverseConnection, table: Table) -> DataverseDeltaLink | None:

@@ -1,11 +1,13 @@
 """Print a ready-to-run curl command with a freshly signed webhook (stdlib only; copy freely).
 
     .venv/bin/python docs/sign_example.py [--url URL] [--source ID] [--secret whsec_...]
+        [--body FILE]
 
 The defaults are the demo organisation `hlf-oslo` seeded by `make run`, on the host and
 port `make run` uses (`HOST`, default 127.0.0.1, and `PORT`, default 8000, as there);
-`--url` overrides both. The signature is valid for ±300 seconds around the printed
-timestamp, so run the command soon.
+`--url` overrides both. `--body FILE` signs that JSON body instead of the example envelope
+(e.g. a native Dataverse payload, docs/examples/dataverse-contact-create.json). The
+signature is valid for ±300 seconds around the printed timestamp, so run the command soon.
 """
 
 import argparse
@@ -31,19 +33,11 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = os.environ.get("PORT", "8000")
-    parser.add_argument("--url", default=f"http://{host}:{port}/webhooks/dynamics/")
-    parser.add_argument("--source", default=DEMO_SOURCE)
-    parser.add_argument("--secret", default=DEMO_SECRET)
-    args = parser.parse_args()
-
-    body = json.dumps(
+def _example_body(source: str) -> bytes:
+    return json.dumps(
         {
             "type": "membership.created",
-            "source": args.source,
+            "source": source,
             "occurred_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "data": {
                 "member_id": "5b0b7c59-0000-4000-8000-000000000099",
@@ -56,6 +50,23 @@ def main() -> None:
         },
         separators=(",", ":"),
     ).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = os.environ.get("PORT", "8000")
+    parser.add_argument("--url", default=f"http://{host}:{port}/webhooks/dynamics/")
+    parser.add_argument("--source", default=DEMO_SOURCE)
+    parser.add_argument("--secret", default=DEMO_SECRET)
+    parser.add_argument("--body", help="a JSON file to sign and send (compacted) instead")
+    args = parser.parse_args()
+
+    if args.body:
+        with open(args.body, "rb") as file:
+            body = json.dumps(json.load(file), separators=(",", ":")).encode()
+    else:
+        body = _example_body(args.source)
     msg_id = f"msg_{uuid.uuid4().hex}"
     timestamp = int(time.time())
     signature = sign(secret=args.secret, msg_id=msg_id, timestamp=timestamp, body=body)

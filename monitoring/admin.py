@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -14,8 +13,8 @@ from django.utils.translation import ngettext
 
 from monitoring.models import Alert, EndpointProbe
 from monitoring.selectors import alert_delay_seconds, endpoint_probe_url, health_figures
-from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin
-from organizations.permissions import user_is_global_admin
+from organizations.admin_scoping import GlobalAdminOnlyAdmin, ReadOnlyAdminMixin, global_admin_only
+from organizations.requests import AuthenticatedHttpRequest
 from sync.models import InboundEvent
 from sync.selectors import inbound_event_healed_count, inbound_event_unrouted_count
 from sync.services import inbound_event_reprocess
@@ -44,23 +43,18 @@ class AlertAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
         return [
             path(
                 "health/",
-                self.admin_site.admin_view(self.health_view),
+                global_admin_only(self, self.health_view),
                 name="monitoring_health",
             ),
             path(
                 "health/reprocess-failed/",
-                self.admin_site.admin_view(self.reprocess_failed_view),
+                global_admin_only(self, self.reprocess_failed_view),
                 name="monitoring_health_reprocess",
             ),
             *super().get_urls(),
         ]
 
-    def _global_admin_only(self, request) -> None:
-        if not user_is_global_admin(request.user):
-            raise PermissionDenied
-
-    def health_view(self, request):
-        self._global_admin_only(request)
+    def health_view(self, request: AuthenticatedHttpRequest):
         figures = health_figures()
         peak = max([bucket.accepted + bucket.rejected for bucket in figures.hourly] + [1])
         chart = [
@@ -101,9 +95,8 @@ class AlertAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
         }
         return TemplateResponse(request, "admin/monitoring/health.html", context)
 
-    def reprocess_failed_view(self, request):
+    def reprocess_failed_view(self, request: AuthenticatedHttpRequest):
         """Every failed event back to the queue, after a confirmation page."""
-        self._global_admin_only(request)
         failed = InboundEvent.objects.filter(status=InboundEvent.Status.FAILED, is_self_test=False)
         if request.method != "POST" or request.POST.get("confirmed") != "yes":
             context = {

@@ -2,7 +2,9 @@
 `manage.py setup_monitoring_tasks`). Heartbeats and probes are not here: they run in
 beat's and the workers' own processes (monitoring/loop.py)."""
 
-from sync.periodic import periodic_tasks_install
+from django.utils.translation import gettext_lazy as _
+
+from sync.periodic import PERIODIC_TASK_LABELS, periodic_tasks_install
 
 PERIODIC_TASKS = (
     (
@@ -15,6 +17,18 @@ PERIODIC_TASKS = (
         "monitoring.retention_run",
         "RETENTION_INTERVAL_SECONDS",
     ),
+)
+
+
+PERIODIC_TASK_LABELS.update(
+    {
+        "Monitoring: roll up webhook traffic per hour": _(
+            "Monitoring: roll up webhook traffic per hour"
+        ),
+        "Monitoring: purge old payloads and rejections (retention)": _(
+            "Monitoring: purge old payloads and rejections (retention)"
+        ),
+    }
 )
 
 

@@ -294,20 +294,20 @@ def traffic_by_hour(*, now: datetime) -> tuple[list[HourlyBucket], Counter]:
     live_since = first_hour
     while live_since in rolled:
         live_since += timedelta(hours=1)
-    accepted = Counter()
-    rejected = Counter()
-    reasons = Counter()
+    accepted: Counter[datetime] = Counter()
+    rejected: Counter[datetime] = Counter()
+    reasons: Counter[str] = Counter()
     for row in rolled.values():
         if row.hour < live_since:
             accepted[row.hour.astimezone(UTC)] += row.accepted
             rejected[row.hour.astimezone(UTC)] += row.rejected
             reasons.update(row.rejected_by_reason)
     if live_since <= hour_floor(now):
-        for row in _live_hourly(InboundEvent.objects.all(), since=live_since):
-            accepted[row["hour"].astimezone(UTC)] += row["count"]
-        for row in _live_hourly(WebhookRejection.objects.all(), since=live_since, by_reason=True):
-            rejected[row["hour"].astimezone(UTC)] += row["count"]
-            reasons[row["reason"]] += row["count"]
+        for live in _live_hourly(InboundEvent.objects.all(), since=live_since):
+            accepted[live["hour"].astimezone(UTC)] += live["count"]
+        for live in _live_hourly(WebhookRejection.objects.all(), since=live_since, by_reason=True):
+            rejected[live["hour"].astimezone(UTC)] += live["count"]
+            reasons[live["reason"]] += live["count"]
     hourly = [
         HourlyBucket(hour=hour, accepted=accepted[hour], rejected=rejected[hour])
         for hour in (first_hour + timedelta(hours=offset) for offset in range(CHART_HOURS))

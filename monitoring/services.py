@@ -94,7 +94,12 @@ def alerts_evaluate(*, now: datetime | None = None) -> list[Transition]:
             opened = _alert_open(state, now=now)
             if opened is not None:
                 transitions.append(Transition("started", opened))
-        elif state.failing and alert.notified_at and alert.notified_at <= remind_before:
+        elif (
+            state.failing
+            and alert is not None
+            and alert.notified_at
+            and alert.notified_at <= remind_before
+        ):
             reminded = Alert.objects.filter(
                 pk=alert.pk, cleared_at__isnull=True, notified_at=alert.notified_at
             ).update(notified_at=now)

@@ -57,7 +57,7 @@ class OrganizationForm(forms.ModelForm):
         fields = ("slug", "name", "parent", "is_active", "portal_base_url", "allowed_portal_hosts")
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if self.instance.pk is None or self.errors:
             return data
         base_url = data.get("portal_base_url") or ""
@@ -176,3 +176,45 @@ def _celery_beat_labels() -> None:
 
 
 _celery_beat_labels()
+
+
+def _celery_beat_task_names() -> None:
+    """The periodic tasks list and form show each task's label in the reader's language.
+
+    The rows keep their stable English `name` (migrations and beat find them by it); the
+    label comes from the code that declares the task (sync/periodic.py, monitoring's).
+    """
+    from django_celery_beat.admin import PeriodicTaskAdmin
+    from django_celery_beat.models import PeriodicTask
+
+    import monitoring.periodic  # noqa: F401 - registers monitoring's labels
+    from sync.periodic import periodic_task_label
+
+    class TranslatedPeriodicTaskAdmin(PeriodicTaskAdmin):
+        list_display = (
+            "label_display",
+            *(column for column in PeriodicTaskAdmin.list_display if column != "name"),
+        )
+        list_display_links = ("label_display",)
+        readonly_fields = ("label_display", *PeriodicTaskAdmin.readonly_fields)
+        fieldsets = (
+            (
+                PeriodicTaskAdmin.fieldsets[0][0],
+                {
+                    **PeriodicTaskAdmin.fieldsets[0][1],
+                    "fields": ("label_display", *PeriodicTaskAdmin.fieldsets[0][1]["fields"]),
+                },
+            ),
+            *PeriodicTaskAdmin.fieldsets[1:],
+        )
+
+        @admin.display(description=_("periodic task"), ordering="name")
+        def label_display(self, obj) -> str:
+            return periodic_task_label(obj.name) if obj is not None and obj.name else "—"
+
+    if admin.site.is_registered(PeriodicTask):
+        admin.site.unregister(PeriodicTask)
+    admin.site.register(PeriodicTask, TranslatedPeriodicTaskAdmin)
+
+
+_celery_beat_task_names()

@@ -125,4 +125,5 @@ def admin_error_response(request, *, status: int, global_only: bool = False) -> 
         "back_url": back_url,
     }
     response = TemplateResponse(request, "admin/error_page.html", context, status=status)
-    return response.render()
+    response.render()
+    return response

@@ -6,12 +6,18 @@ set `organization_lookup` and `org_admin_permissions`; they must not override
 `get_queryset` to widen it — override `get_scoped_queryset` to add joins instead.
 """
 
+from collections.abc import Callable
+from functools import update_wrapper
+from typing import Any, Literal
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Model, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponseBase
 
+from organizations.admin_errors import GlobalAdminsOnly
 from organizations.models import Organization
 from organizations.permissions import (
     GLOBAL_ADMIN_GROUP,
@@ -19,29 +25,27 @@ from organizations.permissions import (
     scope_to_user_organizations,
     user_is_global_admin,
 )
+from organizations.requests import AuthenticatedHttpRequest
 
 ALL_ACTIONS = frozenset({"view", "add", "change", "delete"})
 
 
-class _NoWideningQuerysetMeta(admin.ModelAdmin.__class__):
-    """Refuse, at class creation, a subclass that replaces the scoped queryset hook."""
-
-    def __new__(mcs, name, bases, attrs):
-        cls = super().__new__(mcs, name, bases, attrs)
-        if "get_queryset" in attrs and not attrs.get("_defines_scoping", False):
-            raise ImproperlyConfigured(
-                f"{name} overrides get_queryset; override get_scoped_queryset instead "
-                "so the organisation filter cannot be forgotten."
-            )
-        return cls
-
-
-class OrganizationScopedAdmin(admin.ModelAdmin, metaclass=_NoWideningQuerysetMeta):
+class OrganizationScopedAdmin(admin.ModelAdmin):
     _defines_scoping = True
     # ORM path from the model to Organization; "" when the model is Organization.
     organization_lookup: str | None = None
     # What an organisation administrator may do here (global admins may do everything).
     org_admin_permissions: frozenset[str] = frozenset({"view"})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Refused at class creation: a subclass that replaces the scoped queryset hook
+        # could forget the organisation filter (only the two bases here define it).
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ and not cls.__dict__.get("_defines_scoping", False):
+            raise ImproperlyConfigured(
+                f"{cls.__name__} overrides get_queryset; override get_scoped_queryset instead "
+                "so the organisation filter cannot be forgotten."
+            )
 
     # --- queryset -------------------------------------------------------------------
     def get_scoped_queryset(self, request) -> QuerySet:
@@ -135,6 +139,80 @@ class GlobalAdminOnlyAdmin(OrganizationScopedAdmin):
         admin.ModelAdmin.save_model(self, request, obj, form, change)
 
 
+# --- custom admin URLs -------------------------------------------------------------------
+# Every URL a ModelAdmin adds in `get_urls` goes through one of these two wrappers (a
+# meta-test refuses a custom admin URL without one). They replace the per-view guards:
+# the check happens before the view runs, so a view cannot forget it.
+
+TENANCY_GUARD_ATTRIBUTE = "tenancy_guard"
+ORG_SCOPED = "org_scoped"
+GLOBAL_ADMIN_ONLY = "global_admin_only"
+
+AdminView = Callable[..., HttpResponseBase]
+
+
+def _mark(view: AdminView, guard: str) -> AdminView:
+    setattr(view, TENANCY_GUARD_ATTRIBUTE, guard)
+    return view
+
+
+def org_scoped(
+    model_admin: admin.ModelAdmin,
+    view: AdminView,
+    *,
+    permission: str = "view",
+    per_object: bool = True,
+) -> AdminView:
+    """A custom admin URL on this admin's organisation-scoped rows.
+
+    `per_object` (the URL has `object_id`): the object is looked up through the admin's
+    scoped queryset — another organisation's object answers the admin's styled 404, like
+    a missing one — then `has_<permission>_permission(request, obj)` is asked (403), and
+    the view is called as `view(request, obj, *args, **kwargs)`. Without an object
+    (`per_object=False`, e.g. an export of the list) the view gets the request and must
+    read its rows from `model_admin.get_queryset(request)`.
+    """
+    check = getattr(model_admin, f"has_{permission}_permission")
+
+    def guarded_object(
+        request: AuthenticatedHttpRequest, object_id: str, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        obj = model_admin.get_object(request, unquote(object_id))
+        if obj is None:  # get_object of a scoped admin raises already; never widen
+            raise Http404
+        if not check(request, obj):
+            raise PermissionDenied
+        return view(request, obj, *args, **kwargs)
+
+    def guarded_list(
+        request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        if not check(request):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    guarded = guarded_object if per_object else guarded_list
+    update_wrapper(guarded, view)
+    return _mark(model_admin.admin_site.admin_view(guarded), ORG_SCOPED)
+
+
+def global_admin_only(model_admin: admin.ModelAdmin, view: AdminView) -> AdminView:
+    """A custom admin URL for HLF's global administrators only (the styled 403 otherwise)."""
+
+    def guarded(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not user_is_global_admin(request.user):
+            raise GlobalAdminsOnly
+        return view(request, *args, **kwargs)
+
+    update_wrapper(guarded, view)
+    return _mark(model_admin.admin_site.admin_view(guarded), GLOBAL_ADMIN_ONLY)
+
+
+def tenancy_guard_of(view: object) -> Literal["org_scoped", "global_admin_only"] | None:
+    """Which wrapper guards a URL's callback (None: none — refused by the meta-test)."""
+    return getattr(view, TENANCY_GUARD_ATTRIBUTE, None)
+
+
 class ReadOnlyAdminMixin:
     """Logs are written by the system only: no add, change or delete in the admin."""
 
@@ -182,7 +260,7 @@ def scoped_choices(related_model, user) -> QuerySet:
 def _organization_id_of(obj: Model, lookup: str | None) -> int | None:
     if not lookup:
         return obj.pk
-    target = obj
+    target: Any = obj
     for part in lookup.split("__"):
         target = getattr(target, part, None)
         if target is None:

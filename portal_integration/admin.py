@@ -15,14 +15,16 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from organizations.admin import ORGANIZATION_LINK_CHECKS
-from organizations.admin_errors import GlobalAdminsOnly
 from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
     OrganizationScopedInline,
+    global_admin_only,
+    org_scoped,
 )
 from organizations.models import Organization
 from organizations.permissions import user_is_global_admin
+from organizations.requests import AuthenticatedHttpRequest
 from portal_integration.catalog import Owner
 from portal_integration.deep_links import deep_link_validate
 from portal_integration.forms import OnboardingForm, PortalConfigurationForm
@@ -89,31 +91,30 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         return False
 
     def get_urls(self):
-        view = self.admin_site.admin_view
         return [
             path(
                 "onboard/",
-                view(self.onboard_view),
+                global_admin_only(self, self.onboard_view),
                 name="portal_integration_onboard",
             ),
             path(
                 "onboard/<int:organization_id>/checklist/",
-                view(self.checklist_view),
+                global_admin_only(self, self.checklist_view),
                 name="portal_integration_onboard_checklist",
             ),
             path(
                 "<path:object_id>/preview/",
-                view(self.preview_view),
+                org_scoped(self, self.preview_view, permission="view"),
                 name="portal_integration_portalconfiguration_preview",
             ),
             path(
                 "<path:object_id>/publish/",
-                view(self.publish_view),
+                org_scoped(self, self.publish_view, permission="change"),
                 name="portal_integration_portalconfiguration_publish",
             ),
             path(
                 "<path:object_id>/restore/",
-                view(self.restore_view),
+                org_scoped(self, self.restore_view, permission="change"),
                 name="portal_integration_portalconfiguration_restore",
             ),
             *super().get_urls(),
@@ -251,11 +252,8 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         else:
             self.message_user(request, _("Nothing changed."), messages.INFO)
 
-    def publish_view(self, request, object_id):
+    def publish_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         """Publish the saved draft (the button under the draft preview)."""
-        configuration = self._configuration_for(request, object_id)
-        if not self.has_change_permission(request, configuration):
-            raise PermissionDenied
         change_url = reverse(
             "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
         )
@@ -271,11 +269,8 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         self._published_message(request, updated.version, configuration.version)
         return HttpResponseRedirect(change_url)
 
-    def restore_view(self, request, object_id):
+    def restore_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         """Put back an earlier value from the change history, as a new published change."""
-        configuration = self._configuration_for(request, object_id)
-        if not self.has_change_permission(request, configuration):
-            raise PermissionDenied
         change_url = reverse(
             "admin:portal_integration_portalconfiguration_change", args=[configuration.pk]
         )
@@ -310,8 +305,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
         return HttpResponseRedirect(change_url)
 
     # --- preview as member ------------------------------------------------------------
-    def preview_view(self, request, object_id):
-        configuration = self._configuration_for(request, object_id)
+    def preview_view(self, request: AuthenticatedHttpRequest, configuration: PortalConfiguration):
         organization = configuration.organization
         members = list(member_list_for_preview(organization=organization))
         member = None
@@ -359,9 +353,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
 
     # --- onboarding -------------------------------------------------------------------
     @method_decorator(sensitive_post_parameters("secret"))
-    def onboard_view(self, request):
-        if not user_is_global_admin(request.user):
-            raise GlobalAdminsOnly
+    def onboard_view(self, request: AuthenticatedHttpRequest):
         template = platform_template_ensure()
         form = OnboardingForm(
             request.POST or None, features=template_feature_states(), template=template
@@ -411,9 +403,7 @@ class PortalConfigurationAdmin(OrganizationScopedAdmin):
             request, "admin/portal_integration/portalconfiguration/onboard.html", context
         )
 
-    def checklist_view(self, request, organization_id: int):
-        if not user_is_global_admin(request.user):
-            raise GlobalAdminsOnly
+    def checklist_view(self, request: AuthenticatedHttpRequest, organization_id: int):
         organization = get_object_or_404(Organization, pk=organization_id)
         secret = ""
         parked = request.session.get(_ONBOARDING_SECRET_KEY)

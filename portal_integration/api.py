@@ -1,29 +1,27 @@
 """App API views (SPEC §7): thin wrappers around the selectors."""
 
 import hashlib
+from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.http import parse_etags, quote_etag
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from organizations.models import Organization
-from organizations.permissions import user_can_administer_organization
+from organizations.models import Member
+from organizations.requests import AuthenticatedRequest
 from organizations.selectors import (
-    member_get_for_organization,
-    member_get_for_user,
     member_list_for_organization,
-    organization_get_by_slug,
 )
+from portal_integration.api_scoping import OrganizationScopedAPIView
 from portal_integration.catalog import catalog_features
-from portal_integration.permissions import Access, organization_read_access
 from portal_integration.selectors import (
     locale_normalize,
     portal_config_for_member,
@@ -36,7 +34,6 @@ from portal_integration.serializers import (
 )
 from sync.selectors import sync_status_for_organization
 
-NOT_FOUND = _("No such organisation.")
 RECENT_EVENTS = 20
 
 
@@ -74,14 +71,20 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in candidates or any(tag.removeprefix("W/") == etag for tag in candidates)
 
 
-class PortalConfigAPIView(APIView):
+class PortalConfigAPIView(OrganizationScopedAPIView):
     """The organisation's configuration as one member sees it in the app.
 
     Every catalog feature with its owner; portal-owned ones carry the `handoff_url`
     the app opens instead. Send the last `ETag` as `If-None-Match` to get a 304.
     """
 
-    permission_classes = [IsAuthenticated]
+    # The admin preview names the organisation (checked for its administrators by the
+    # base view's access function) and a member of it.
+    preview_parameters = ("organization", "member")
+    not_found_message = _("No such member in this organisation.")
+
+    def get_scoped_queryset(self) -> QuerySet[Member]:
+        return Member.objects.select_related("organization")
 
     @extend_schema(
         operation_id="portal_config",
@@ -105,8 +108,9 @@ class PortalConfigAPIView(APIView):
             404: OpenApiResponse(description="Unknown organisation or member."),
         },
     )
-    def get(self, request):
-        organization, member = self._subject(request)
+    def get(self, request: AuthenticatedRequest) -> Response:
+        member = self._member(request)
+        organization = self.organization
         locale = locale_normalize(request.query_params.get("locale") or request.LANGUAGE_CODE)
         version, source_identifier = portal_configuration_stamp(organization=organization)
         etag = portal_config_etag(
@@ -124,32 +128,18 @@ class PortalConfigAPIView(APIView):
         )
         return self._with_cache_headers(Response(PortalConfigSerializer(view).data), etag)
 
-    def _subject(self, request):
-        slug = request.query_params.get("organization")
-        portal_member_id = request.query_params.get("member")
-        if slug or portal_member_id:
-            if not (slug and portal_member_id):
-                raise ParseError(_("Pass both organization and member, or neither."))
-            organization = organization_get_by_slug(slug=slug)
-            if organization is None or not user_can_administer_organization(
-                request.user, organization.id
-            ):
-                raise NotFound(NOT_FOUND)
-            member = member_get_for_organization(
-                organization=organization, portal_member_id=portal_member_id
-            )
-            if member is None:
-                raise NotFound(_("No such member in this organisation."))
+    def _member(self, request: AuthenticatedRequest) -> Member:
+        if self.is_preview:
+            # Within the checked organisation only: another one's member id is a 404.
+            member = self.get_object_by(portal_member_id=request.query_params["member"])
         else:
-            member = member_get_for_user(user=request.user)
-            if member is None:
-                raise PermissionDenied(_("This login is not linked to a member."))
-            organization = member.organization
+            assert self.own_member is not None  # noqa: S101 -- set with the organisation
+            member = self.own_member
         if not member.is_active:
             raise PermissionDenied(_("This membership is deactivated."))
-        if not organization.is_active:
+        if not self.organization.is_active:
             raise PermissionDenied(_("This organisation is not active."))
-        return organization, member
+        return member
 
     @staticmethod
     def _with_cache_headers(response: Response, etag: str) -> Response:
@@ -163,29 +153,6 @@ class PortalConfigAPIView(APIView):
 # --- organisation endpoints -----------------------------------------------------------
 
 
-class MayReadOrganization(BasePermission):
-    """Resolves the URL's organisation once and decides access (see permissions.py)."""
-
-    def has_permission(self, request, view) -> bool:
-        organization = organization_get_by_slug(slug=view.kwargs["slug"])
-        access = organization_read_access(user=request.user, organization=organization)
-        if access is Access.HIDDEN:
-            raise NotFound(NOT_FOUND)
-        if access is Access.FORBIDDEN:
-            raise PermissionDenied(
-                _("Only coordinators and administrators of this organisation may read this.")
-            )
-        view.organization = organization
-        return True
-
-
-class OrganizationAPIView(generics.GenericAPIView):
-    """Base of every /organizations/{slug}/… endpoint; `self.organization` is checked."""
-
-    permission_classes = [IsAuthenticated, MayReadOrganization]
-    organization: Organization
-
-
 class MemberPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
@@ -196,7 +163,7 @@ ACTIVE_PARAMETER = OpenApiParameter(
 )
 
 
-class MemberListAPIView(OrganizationAPIView, generics.ListAPIView):
+class MemberListAPIView(OrganizationScopedAPIView, generics.ListAPIView):
     """The organisation's members with their course enrollments, paginated.
 
     For coordinators and organisation administrators of that organisation, and
@@ -207,10 +174,11 @@ class MemberListAPIView(OrganizationAPIView, generics.ListAPIView):
     pagination_class = MemberPagination
 
     @extend_schema(operation_id="organization_members_list", parameters=[ACTIVE_PARAMETER])
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Request, not AuthenticatedRequest: ListAPIView.get's signature (only delegated).
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_scoped_queryset(self) -> QuerySet[Member]:
         raw = self.request.query_params.get("active")
         flags = {None: None, "true": True, "false": False}
         if raw not in flags:
@@ -218,28 +186,29 @@ class MemberListAPIView(OrganizationAPIView, generics.ListAPIView):
         return member_list_for_organization(organization=self.organization, active=flags[raw])
 
 
-class MemberDetailAPIView(OrganizationAPIView):
+class MemberDetailAPIView(OrganizationScopedAPIView):
     """One member of the organisation, by Min Side member id, with enrollments."""
 
     serializer_class = MemberSerializer
+    lookup_field = "portal_member_id"
+    not_found_message = _("No such member in this organisation.")
+
+    def get_scoped_queryset(self) -> QuerySet[Member]:
+        return member_list_for_organization(organization=self.organization)
 
     @extend_schema(operation_id="organization_member_detail", responses={200: MemberSerializer})
-    def get(self, request, slug: str, portal_member_id: str):
-        member = member_get_for_organization(
-            organization=self.organization, portal_member_id=portal_member_id
-        )
-        if member is None:
-            raise NotFound(_("No such member in this organisation."))
-        return Response(MemberSerializer(member).data)
+    def get(self, request: AuthenticatedRequest, slug: str, portal_member_id: str) -> Response:
+        return Response(MemberSerializer(self.get_object()).data)
 
 
-class SyncStatusAPIView(OrganizationAPIView):
+class SyncStatusAPIView(OrganizationScopedAPIView):
     """How current the organisation's data is: the sync figures and 20 recent events."""
 
     serializer_class = SyncStatusSerializer
 
     @extend_schema(operation_id="organization_sync_status", responses={200: SyncStatusSerializer})
-    def get(self, request, slug: str):
+    def get(self, request: AuthenticatedRequest, slug: str) -> Response:
+        # The figures of the checked organisation only (sync_status_for_organization).
         figures = sync_status_for_organization(organization=self.organization)
         figures["recent_events"] = figures["recent_events"][:RECENT_EVENTS]
         return Response(SyncStatusSerializer(figures).data)

@@ -1,6 +1,7 @@
 """Admin forms: the per-feature owner/link fields shared by the config screen and onboarding."""
 
 import re
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -65,10 +66,17 @@ class FeatureFieldsForm(forms.Form):
     def add_service_errors(self, error: ValidationError) -> None:
         """Put a service's ValidationError next to the fields it is about."""
         feature_keys = {feature.key for feature in self.features}
-        errors = error.error_dict if hasattr(error, "error_dict") else {None: error.messages}
+        errors: dict[str | None, Any] = {}
+        if hasattr(error, "error_dict"):
+            errors.update(error.error_dict)
+        else:
+            errors[None] = error.messages
         for name, messages in errors.items():
-            if name in feature_keys:
+            field: str | None
+            if name is not None and name in feature_keys:
                 field = self.link_field(name)
+            elif name is None:
+                field = None
             else:
                 field = _FIELD_ALIASES.get(name, name)
                 if field not in self.fields:
@@ -249,7 +257,7 @@ class OnboardingForm(FeatureFieldsForm):
         return secret
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         name = (data.get("name") or "").strip()
         if (
             name

@@ -71,7 +71,9 @@ class SyncEventSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     attempts = serializers.IntegerField()
+    # In the request's language; `outcome_code` is the stable code (sync/messages.py).
     outcome = serializers.CharField()
+    outcome_code = serializers.CharField()
 
 
 def _seconds(value) -> float | None:

@@ -1,6 +1,7 @@
 """Write-side operations: catalog reconciliation, configuration changes and onboarding."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps as global_apps
 from django.core.exceptions import ValidationError
@@ -11,6 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from organizations.models import Organization, allowed_hosts_parse
+
+if TYPE_CHECKING:
+    from webhooks.models import WebhookSource
 from organizations.services import organization_create
 from portal_integration.catalog import Owner, catalog_features
 from portal_integration.deep_links import deep_link_validate, portal_link_problem
@@ -44,7 +48,7 @@ class ReconcileResult:
 @dataclass(frozen=True)
 class OnboardingResult:
     organization: Organization
-    source: object
+    source: "WebhookSource"
     secret: str | None  # None: joined a shared source, whose secret is neither touched nor shown
     secret_generated: bool
 
@@ -466,7 +470,9 @@ def portal_configuration_restore(
     organisation's (anything else is refused as not found). Validated like any save, so
     restoring cannot publish a dead end; the history records it with its reason.
     """
-    model = {"owner": FeatureOwnership, "url_template": DeepLink}.get(field)
+    # django-simple-history adds `history` to each model at runtime, out of the stubs' sight.
+    models: dict[str, Any] = {"owner": FeatureOwnership, "url_template": DeepLink}
+    model = models.get(field)
     if model is None:
         raise ValidationError(_("Unknown setting."), code="not_found")
     record = (

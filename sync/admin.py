@@ -3,8 +3,8 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,10 +20,12 @@ from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedAdmin,
     ReadOnlyAdminMixin,
+    org_scoped,
     scoped_choices,
 )
 from organizations.formatting import duration_text
 from organizations.models import Organization
+from organizations.requests import AuthenticatedHttpRequest
 from organizations.selectors import member_portal_ids_matching
 from sync.appliers import APPLIERS
 from sync.models import InboundEvent, WorkerHeartbeat
@@ -148,7 +150,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
             {
                 "fields": (
                     "status",
-                    "outcome",
+                    "outcome_display",
                     "attempts",
                     "started_at",
                     "finished_at",
@@ -172,6 +174,7 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
         ),
     )
     readonly_fields = (
+        "outcome_display",
         "raw_event_type",
         "lag_display",
         "normalized_pretty",
@@ -212,6 +215,11 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
         return format_html(
             '<span class="cell-truncate cell-wide" title="{}">{}</span>', obj.outcome, short
         )
+
+    @admin.display(description=_("outcome"))
+    def outcome_display(self, obj: InboundEvent) -> str:
+        # Stored as a code: rendered here, in the reader's language (sync/messages.py).
+        return obj.outcome or "—"
 
     @admin.display(description=_("Min Side ids"))
     def subject_preview(self, obj: InboundEvent) -> str:
@@ -259,14 +267,18 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
 
     # --- reprocessing ---------------------------------------------------------------------------
     def _reprocess_confirmation(self, request, events, *, single: InboundEvent | None = None):
+        # Events whose failure can only fail again until someone corrects the source:
+        # offered only with that said, and what must be done first.
+        hopeless = [event for event in events if event.outcome_retryable is False]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reprocess failed events?"),
             "opts": self.model._meta,
             "events": events,
+            "hopeless": hopeless,
             "single": single,
             "action_name": "reprocess_failed",
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(
             request, "admin/sync/inboundevent/reprocess_confirmation.html", context
@@ -322,16 +334,13 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
         return [
             path(
                 "<path:object_id>/reprocess/",
-                self.admin_site.admin_view(self.reprocess_view),
+                org_scoped(self, self.reprocess_view, permission="reprocess"),
                 name="sync_inboundevent_reprocess",
             ),
             *super().get_urls(),
         ]
 
-    def reprocess_view(self, request, object_id):
-        event = self.get_object(request, unquote(object_id))  # 404 outside the user's scope
-        if not self.has_reprocess_permission(request, event):
-            raise PermissionDenied
+    def reprocess_view(self, request: AuthenticatedHttpRequest, event: InboundEvent):
         change_url = reverse("admin:sync_inboundevent_change", args=[event.pk])
         if event.status != InboundEvent.Status.FAILED:
             self.message_user(
@@ -345,10 +354,18 @@ class InboundEventAdmin(CsvExportMixin, ReadOnlyAdminMixin, OrganizationScopedAd
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         event = self.get_object(request, unquote(object_id))
+        failed = event is not None and event.status == InboundEvent.Status.FAILED
         extra_context = {
             **(extra_context or {}),
-            "show_reprocess": event.status == InboundEvent.Status.FAILED
-            and self.has_reprocess_permission(request, event),
+            "show_reprocess": failed and self.has_reprocess_permission(request, event),
+            # The failure, highlighted at the top of the page: what happened, what helps.
+            "failure": {
+                "outcome": event.outcome,
+                "advice": event.outcome_advice,
+                "retryable": event.outcome_retryable,
+            }
+            if failed
+            else None,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

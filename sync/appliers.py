@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,9 +21,9 @@ from django.db import DataError, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
+from organizations.messages import Message, field_name, message, moment, role
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.permissions import user_holds_admin_rights
 from organizations.values import text_storable, text_storable_or_replaced
@@ -43,18 +43,36 @@ _repr.maxlevel, _repr.maxstring, _repr.maxother, _repr.maxlist, _repr.maxdict = 
 _quote = _repr.repr
 
 
-class EventInvalid(Exception):
+class _MessageError(Exception):
+    """Carries the outcome as a message (sync/messages.py); str() is its text."""
+
+    def __init__(self, outcome: Message):
+        super().__init__(outcome)
+        self.outcome = outcome
+
+    def __str__(self) -> str:
+        return self.outcome.render()
+
+
+class EventInvalid(_MessageError):
     """The event cannot be applied as sent; retrying will not help."""
 
 
-class TargetUnknown(Exception):
+class TargetUnknown(_MessageError):
     """The member or enrollment is not (yet) known in the organisation."""
 
 
 @dataclass(frozen=True)
 class Applied:
-    message: str
+    message: Message
     skipped: bool = False
+    # Applied, but the state already was so: a reconciliation event like this healed
+    # nothing (a webhook brought the change first), so it is not counted (SPEC §5.1).
+    unchanged: bool = False
+
+
+def _joined(parts: list[Message]) -> Message:
+    return parts[0] if len(parts) == 1 else message("sync.parts", parts=parts)
 
 
 Applier = Callable[..., Applied]
@@ -63,22 +81,14 @@ Applier = Callable[..., Applied]
 # --- reading and checking `data` ---------------------------------------------------------
 
 
-def _unstorable(subject: str, key: str) -> EventInvalid:
-    return EventInvalid(
-        _(
-            "%(subject)s: %(field)s contains characters that cannot be stored "
-            "(NUL or a lone surrogate)"
-        )
-        % {"subject": subject, "field": key}
-    )
+def _unstorable(subject: Message, key: str) -> EventInvalid:
+    return EventInvalid(message("sync.field_unstorable", subject=subject, field=field_name(key)))
 
 
-def _required_id(data: dict, key: str, *, subject: str) -> str:
+def _required_id(data: dict, key: str, *, subject: Message) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise EventInvalid(
-            _("%(subject)s: %(field)s is missing") % {"subject": subject, "field": key}
-        )
+        raise EventInvalid(message("sync.field_missing", subject=subject, field=field_name(key)))
     value = value.strip()
     if not text_storable(value):
         raise _unstorable(subject, key)
@@ -86,42 +96,44 @@ def _required_id(data: dict, key: str, *, subject: str) -> str:
     if max_length and len(value) > max_length:
         # Never truncated: a cut id would name another (or no) member.
         raise EventInvalid(
-            _("%(subject)s: %(field)s is %(length)d characters long; at most %(max)d fit")
-            % {"subject": subject, "field": key, "length": len(value), "max": max_length}
+            message(
+                "sync.id_too_long",
+                subject=subject,
+                field=field_name(key),
+                length=len(value),
+                max=max_length,
+            )
         )
     return value
 
 
-def _text(model: type[models.Model], data: dict, key: str, *, subject: str) -> str:
+def _text(model: type[models.Model], data: dict, key: str, *, subject: Message) -> str:
     value = data[key]
     if value is None:
         return ""
     if not isinstance(value, str):
         raise EventInvalid(
-            _("%(subject)s: %(field)s must be text, not %(value)s")
-            % {"subject": subject, "field": key, "value": _quote(value)}
+            message("sync.not_text", subject=subject, field=field_name(key), value=_quote(value))
         )
     if not text_storable(value):
         raise _unstorable(subject, key)
     value = value.strip()
-    max_length = model._meta.get_field(key).max_length
+    max_length = getattr(model._meta.get_field(key), "max_length", None)
     if max_length and len(value) > max_length:
         raise EventInvalid(
-            _("%(subject)s: %(field)s is longer than %(max)d characters")
-            % {"subject": subject, "field": key, "max": max_length}
+            message("sync.too_long", subject=subject, field=field_name(key), max=max_length)
         )
     if key == "email" and value:
         try:
             validate_email(value)
         except ValidationError as exc:
             raise EventInvalid(
-                _("%(subject)s: email %(value)s is not a valid email address")
-                % {"subject": subject, "value": _quote(value)}
+                message("sync.email_invalid", subject=subject, value=_quote(value))
             ) from exc
     return value
 
 
-def _date(data: dict, key: str, *, subject: str) -> date | None:
+def _date(data: dict, key: str, *, subject: Message) -> date | None:
     value = data[key]
     if value is None or value == "":
         return None
@@ -135,28 +147,39 @@ def _date(data: dict, key: str, *, subject: str) -> date | None:
             parsed = None
     if parsed is None:
         raise EventInvalid(
-            _("%(subject)s: %(field)s %(value)s is not a date (YYYY-MM-DD)")
-            % {"subject": subject, "field": key, "value": _quote(value)}
+            message(
+                "sync.date_invalid", subject=subject, field=field_name(key), value=_quote(value)
+            )
         )
     return parsed
 
 
-def _choice(data: dict, key: str, choices: tuple[str, ...], *, subject: str) -> str:
+def _choice(data: dict, key: str, choices: tuple[str, ...], *, subject: Message) -> str:
     value = data[key]
     if not isinstance(value, str) or value not in choices:
+        if key == "role":
+            # In HLF's words: the role names people use, and that Min Side must correct it.
+            raise EventInvalid(
+                message(
+                    "sync.role_invalid",
+                    subject=subject,
+                    value=_quote(value),
+                    choices=[role(choice) for choice in choices],
+                )
+            )
         raise EventInvalid(
-            _("%(subject)s: %(field)s %(value)s is not one of %(choices)s")
-            % {
-                "subject": subject,
-                "field": key,
-                "value": _quote(value),
-                "choices": ", ".join(choices),
-            }
+            message(
+                "sync.choice_invalid",
+                subject=subject,
+                field=field_name(key),
+                value=_quote(value),
+                choices=list(choices),
+            )
         )
     return value
 
 
-def _member_values(data: dict, *, subject: str) -> dict[str, Any]:
+def _member_values(data: dict, *, subject: Message) -> dict[str, Any]:
     """The member fields present in `data`, checked; absent fields are left alone."""
     values: dict[str, Any] = {
         key: _text(Member, data, key, subject=subject) for key in MEMBER_TEXT_FIELDS if key in data
@@ -171,8 +194,12 @@ def _member_values(data: dict, *, subject: str) -> dict[str, Any]:
 # --- shared steps ---------------------------------------------------------------------------
 
 
-def _member_subject(member_id: str) -> str:
-    return _("Member %(id)s") % {"id": member_id}
+def _member_subject(member_id: str) -> Message:
+    return message("sync.subject.member", id=member_id)
+
+
+_MEMBER = message("sync.subject.member_unnamed")
+_ENROLLMENT = message("sync.subject.enrollment_unnamed")
 
 
 # The members of the batch the drain is applying, locked up front in one query, keyed by
@@ -231,14 +258,17 @@ def _member_required(*, organization: Organization, member_id: str) -> Member:
     member = _member_locked(organization=organization, member_id=member_id)
     if member is None:
         raise TargetUnknown(
-            _("member %(id)s is not known in %(organization)s")
-            % {"id": member_id, "organization": organization.name}
+            message("sync.member_unknown", id=member_id, organization=organization.name)
         )
     return member
 
 
 def _stale(
-    row: Member | CourseEnrollment, occurred_at: datetime | None, *, subject: str, event_type: str
+    row: Member | CourseEnrollment,
+    occurred_at: datetime | None,
+    *,
+    subject: Message,
+    event_type: str,
 ) -> Applied | None:
     """A skip result when `row` already holds a newer portal change than this event."""
     if occurred_at is None or row.source_updated_at is None:
@@ -246,16 +276,13 @@ def _stale(
     if occurred_at >= row.source_updated_at:
         return None
     return Applied(
-        _(
-            "%(subject)s: stale %(type)s from %(occurred)s ignored; a newer change from "
-            "%(applied)s is already applied"
-        )
-        % {
-            "subject": subject,
-            "type": event_type,
-            "occurred": occurred_at.isoformat(),
-            "applied": row.source_updated_at.isoformat(),
-        },
+        message(
+            "sync.stale",
+            subject=subject,
+            type=event_type,
+            occurred=moment(occurred_at),
+            applied=moment(row.source_updated_at),
+        ),
         skipped=True,
     )
 
@@ -271,13 +298,17 @@ def _save(row: models.Model, **kwargs) -> None:
     try:
         row.save(**kwargs)
     except (DataError, ValueError) as exc:  # psycopg refuses NUL and surrogates as ValueError
-        raise EventInvalid(
-            _("%(model)s could not be stored: the database refused a value (%(error)s)")
-            % {"model": row._meta.verbose_name, "error": type(exc).__name__}
-        ) from exc
+        raise EventInvalid(message("sync.database_refused", error=type(exc).__name__)) from exc
 
 
-def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | None) -> list[str]:
+def _source_updated_at(member: Member) -> datetime:
+    # Only called on members that have one (the callers filter); typed for max().
+    return member.source_updated_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _assign(
+    row: Member | CourseEnrollment, values: dict[str, Any], occurred_at: datetime | None
+) -> list[str]:
     """Set changed values on `row` and advance its source time; return the changed fields."""
     changed = [key for key, value in values.items() if row.pk is None or getattr(row, key) != value]
     for key in changed:
@@ -293,17 +324,21 @@ def _assign(row: models.Model, values: dict[str, Any], occurred_at: datetime | N
     return changed
 
 
-def _changes_text(subject: str, changed: list[str]) -> str:
+def _changes_applied(subject: Message, changed: list[str]) -> Applied:
+    return Applied(_changes_text(subject, changed), unchanged=not changed)
+
+
+def _changes_text(subject: Message, changed: list[str]) -> Message:
     if not changed:
-        return _("%(subject)s: no change (already up to date)") % {"subject": subject}
-    return _("%(subject)s: updated %(fields)s") % {"subject": subject, "fields": ", ".join(changed)}
+        return message("sync.no_change", subject=subject)
+    return message("sync.updated", subject=subject, fields=[field_name(key) for key in changed])
 
 
 # --- membership -------------------------------------------------------------------------------
 
 
 def membership_created(*, organization: Organization, occurred_at, data: dict) -> Applied:
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     values = _member_values(data, subject=subject)
     member = _member_locked(organization=organization, member_id=member_id)
@@ -314,59 +349,61 @@ def membership_created(*, organization: Organization, occurred_at, data: dict) -
         _save(member)
         _member_remember(member)
         return Applied(
-            _("%(subject)s: created (%(name)s, role %(role)s)")
-            % {"subject": subject, "name": str(member), "role": member.role}
+            message(
+                "sync.member_created", subject=subject, name=str(member), role=role(member.role)
+            )
         )
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.created"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def membership_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     values = _member_values(data, subject=subject)
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.updated"):
         return stale
-    return Applied(_changes_text(subject, _assign(member, values, occurred_at)))
+    return _changes_applied(subject, _assign(member, values, occurred_at))
 
 
 def role_updated(*, organization: Organization, occurred_at, data: dict) -> Applied:
     """Change the app access level only; admin rights (is_staff, groups) are never touched."""
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     if "role" not in data:
-        raise EventInvalid(_("%(subject)s: role is missing") % {"subject": subject})
-    role = _choice(data, "role", ROLES, subject=subject)
+        raise EventInvalid(message("sync.field_missing", subject=subject, field=field_name("role")))
+    new_role = _choice(data, "role", ROLES, subject=subject)
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="role.updated"):
         return stale
     previous = member.role
-    if not _assign(member, {"role": role}, occurred_at):
-        return Applied(_("%(subject)s: role already %(role)s") % {"subject": subject, "role": role})
+    if not _assign(member, {"role": new_role}, occurred_at):
+        return Applied(
+            message("sync.role_unchanged", subject=subject, role=role(new_role)), unchanged=True
+        )
     return Applied(
-        _("%(subject)s: role changed from %(old)s to %(new)s")
-        % {"subject": subject, "old": previous, "new": role}
+        message("sync.role_changed", subject=subject, old=role(previous), new=role(new_role))
     )
 
 
-def _login_user_set_active(member: Member, *, active: bool) -> str:
+def _login_user_set_active(member: Member, *, active: bool) -> Message | None:
     """Enable or disable the member's app login; administrators' accounts are left alone."""
     user = member.user
     if user is None:
-        return ""
+        return None
     if user_holds_admin_rights(user):
         # Admin rights are never changed by an event (SPEC §1); only app tokens go.
-        return _("login user is an administrator and was left as it is")
+        return message("sync.login_admin_untouched")
     if user.is_active != active:
         user.is_active = active
         user.save(update_fields=["is_active"])
-    return _("login user enabled") if active else _("login user disabled")
+    return message("sync.login_enabled" if active else "sync.login_disabled")
 
 
 def membership_deactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     # A long or odd reason must never stop a deactivation: keep what fits, and what can
     # be stored (a NUL or lone surrogate becomes U+FFFD).
@@ -381,45 +418,46 @@ def membership_deactivated(*, organization: Organization, occurred_at, data: dic
         values["deactivation_reason"] = reason
     if member.is_active:
         values["deactivated_at"] = occurred_at or timezone.now()
-    if _assign(member, values, occurred_at):
-        parts = [_("%(subject)s: deactivated") % {"subject": subject}]
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
+        parts = [message("sync.deactivated", subject=subject)]
     else:
-        parts = [_("%(subject)s: already inactive") % {"subject": subject}]
+        parts = [message("sync.already_inactive", subject=subject)]
     if reason:
-        parts.append(_("reason: %(reason)s") % {"reason": reason})
+        parts.append(message("sync.reason", reason=reason))
     if login := _login_user_set_active(member, active=False):
         parts.append(login)
     if member.user_id is not None:
         revoked, _detail = Token.objects.filter(user_id=member.user_id).delete()
         if revoked:
-            parts.append(_("API token revoked"))
-    return Applied("; ".join(parts))
+            parts.append(message("sync.token_revoked"))
+    return Applied(_joined(parts), unchanged=not changed)
 
 
 def membership_reactivated(*, organization: Organization, occurred_at, data: dict) -> Applied:
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     member = _member_required(organization=organization, member_id=member_id)
     if stale := _stale(member, occurred_at, subject=subject, event_type="membership.reactivated"):
         return stale
     values = {"is_active": True, "deactivated_at": None, "deactivation_reason": ""}
-    if _assign(member, values, occurred_at):
-        parts = [_("%(subject)s: reactivated") % {"subject": subject}]
+    changed = bool(_assign(member, values, occurred_at))
+    if changed:
+        parts = [message("sync.reactivated", subject=subject)]
     else:
-        parts = [_("%(subject)s: already active") % {"subject": subject}]
+        parts = [message("sync.already_active", subject=subject)]
     if login := _login_user_set_active(member, active=True):
         parts.append(login)
-    return Applied("; ".join(parts))
+    return Applied(_joined(parts), unchanged=not changed)
 
 
-def _organization_ids(data: dict, key: str, *, subject: str) -> list[int]:
+def _organization_ids(data: dict, key: str, *, subject: Message) -> list[int]:
     value = data.get(key)
     if not isinstance(value, list) or not all(
         isinstance(item, int) and not isinstance(item, bool) for item in value
     ):
         raise EventInvalid(
-            _("%(subject)s: %(field)s must be a list of organisation ids")
-            % {"subject": subject, "field": key}
+            message("sync.organization_ids_invalid", subject=subject, field=field_name(key))
         )
     return value
 
@@ -427,13 +465,14 @@ def _organization_ids(data: dict, key: str, *, subject: str) -> list[int]:
 def membership_moved(*, organization: Organization, occurred_at, data: dict) -> Applied:
     """A transfer on a shared source (SPEC §4.4): leave the other organisations, join this one.
 
-    `from_organization_ids` are the source's other organisations. The newest change to the
+    `from_organization_ids` are the source's other organisations; `is_active` false: the
+    same change deactivated the contact (with `reason`). The newest change to the
     member in any of them decides: an older transfer (A→B arriving after B→C) is skipped,
     so the member ends where the newest event put it. In the old organisation the record
     is deactivated ("moved to …") and keeps its enrollments; here it is created, or the
     earlier record (a move back) is reactivated. All in the caller's transaction.
     """
-    member_id = _required_id(data, "member_id", subject=_("Member"))
+    member_id = _required_id(data, "member_id", subject=_MEMBER)
     subject = _member_subject(member_id)
     values = _member_values(data, subject=subject)
     others = _organization_ids(data, "from_organization_ids", subject=subject)
@@ -449,9 +488,7 @@ def membership_moved(*, organization: Organization, occurred_at, data: dict) -> 
     records = [prelocked.get((m.organization_id, m.portal_member_id)) or m for m in records]
     here = next((m for m in records if m.organization_id == organization.pk), None)
     elsewhere = [m for m in records if m.organization_id != organization.pk]
-    newest = max(
-        (m for m in records if m.source_updated_at), key=lambda m: m.source_updated_at, default=None
-    )
+    newest = max((m for m in records if m.source_updated_at), key=_source_updated_at, default=None)
     if newest is not None and (
         stale := _stale(newest, occurred_at, subject=subject, event_type="membership.moved")
     ):
@@ -489,23 +526,28 @@ def membership_moved(*, organization: Organization, occurred_at, data: dict) -> 
         here.user = login_user
         here.save()
         _member_remember(here)
-        outcome = _("%(subject)s: moved here from another organisation; created (%(name)s)")
+        outcome = "sync.moved_created"
     else:
         changed = _assign(here, values, occurred_at)
         if login_user is not None and here.user_id is None:
             here.user = login_user
             here.save(update_fields=["user", "updated_at"])
-        outcome = (
-            _("%(subject)s: moved back here; the earlier record was reactivated (%(name)s)")
-            if "is_active" in changed
-            else _("%(subject)s: already here; updated (%(name)s)")
-        )
+        outcome = "sync.moved_back" if "is_active" in changed else "sync.moved_already_here"
     if login_user is not None:
         _login_user_set_active(here, active=True)
-    return Applied(
-        outcome % {"subject": subject, "name": str(here)}
-        + ("; " + _("deactivated in the previous organisation") if left else "")
-    )
+    parts = [message(outcome, subject=subject, name=str(here))]
+    if left:
+        parts.append(message("sync.moved_left_previous"))
+    if data.get("is_active") is False:
+        # The same change deactivated the contact: applied here, with the transfer, so
+        # a stale transfer skips it too instead of leaving it waiting for a member.
+        deactivated = membership_deactivated(
+            organization=organization,
+            occurred_at=occurred_at,
+            data={"member_id": member_id, "reason": data.get("reason")},
+        )
+        parts.append(deactivated.message)
+    return Applied(_joined(parts))
 
 
 # --- course enrollments ---------------------------------------------------------------------
@@ -515,8 +557,8 @@ def _enrollment_applier(event_type: str) -> Applier:
     cancelled = event_type == "course_enrollment.cancelled"
 
     def apply(*, organization: Organization, occurred_at, data: dict) -> Applied:
-        enrollment_id = _required_id(data, "enrollment_id", subject=_("Enrollment"))
-        subject = _("Enrollment %(id)s") % {"id": enrollment_id}
+        enrollment_id = _required_id(data, "enrollment_id", subject=_ENROLLMENT)
+        subject = message("sync.subject.enrollment", id=enrollment_id)
         values: dict[str, Any] = {
             key: _text(CourseEnrollment, data, key, subject=subject)
             for key in ENROLLMENT_TEXT_FIELDS
@@ -539,19 +581,19 @@ def _enrollment_applier(event_type: str) -> Applier:
         )
         if enrollment is None and member_id is None:
             if event_type == "course_enrollment.created":
-                raise EventInvalid(_("%(subject)s: member_id is missing") % {"subject": subject})
+                raise EventInvalid(
+                    message("sync.field_missing", subject=subject, field=field_name("member_id"))
+                )
             # An update or cancel without the member: its create may still be on its way.
             raise TargetUnknown(
-                _("enrollment %(id)s is not known in %(organization)s")
-                % {"id": enrollment_id, "organization": organization.name}
+                message("sync.enrollment_unknown", id=enrollment_id, organization=organization.name)
             )
         if member_id is not None:
             member = _member_required(organization=organization, member_id=member_id)
             values["member_id"] = member.pk
-            subject = _("Enrollment %(id)s (member %(member)s)") % {
-                "id": enrollment_id,
-                "member": member_id,
-            }
+            subject = message(
+                "sync.subject.enrollment_of_member", id=enrollment_id, member=member_id
+            )
         if enrollment is None:
             enrollment = CourseEnrollment(
                 organization=organization, portal_enrollment_id=enrollment_id
@@ -559,16 +601,16 @@ def _enrollment_applier(event_type: str) -> Applier:
             _assign(enrollment, values, occurred_at)
             _save(enrollment)
             return Applied(
-                _("%(subject)s: created (course %(course)s, status %(status)s)")
-                % {
-                    "subject": subject,
-                    "course": enrollment.course_name or enrollment.course_id,
-                    "status": enrollment.status,
-                }
+                message(
+                    "sync.enrollment_created",
+                    subject=subject,
+                    course=enrollment.course_name or enrollment.course_id,
+                    status=enrollment.status,
+                )
             )
         if stale := _stale(enrollment, occurred_at, subject=subject, event_type=event_type):
             return stale
-        return Applied(_changes_text(subject, _assign(enrollment, values, occurred_at)))
+        return _changes_applied(subject, _assign(enrollment, values, occurred_at))
 
     return apply
 
@@ -577,7 +619,7 @@ def _enrollment_applier(event_type: str) -> Applier:
 
 
 def _test_event(*, organization: Organization, occurred_at, data: dict) -> Applied:
-    return Applied(_("test event"), skipped=True)
+    return Applied(message("sync.test_event"), skipped=True)
 
 
 APPLIERS: dict[str, Applier] = {
@@ -611,12 +653,40 @@ def event_apply(
     """
     applier = APPLIERS.get(event_type)
     if applier is None:
-        return Applied(
-            _("unsupported event type %(type)s") % {"type": str(event_type)[:100]}, skipped=True
-        )
+        return Applied(message("sync.unsupported_type", type=str(event_type)[:100]), skipped=True)
     if not isinstance(data, dict):
-        raise EventInvalid(_("the event's data is not an object"))
+        raise EventInvalid(message("sync.data_not_object"))
     if occurred_at is not None:
         ceiling = received_at or timezone.now()
         occurred_at = min(occurred_at, ceiling)
-    return applier(organization=organization, occurred_at=occurred_at, data=data)
+    try:
+        return applier(organization=organization, occurred_at=occurred_at, data=data)
+    except TargetUnknown:
+        if stale := _stale_elsewhere(occurred_at=occurred_at, data=data, event_type=event_type):
+            return stale
+        raise
+
+
+def _stale_elsewhere(*, occurred_at, data: dict, event_type: str) -> Applied | None:
+    """A shared source's change for a member not known here, older than where it is now.
+
+    `other_organization_ids` (the source's other organisations, set by its router): the
+    member moved on since this change, so it is stale rather than waiting for a member
+    that will never come here (SPEC §4.4, out-of-order transfers).
+    """
+    others = data.get("other_organization_ids")
+    member_id = data.get("member_id")
+    if occurred_at is None or not isinstance(others, list) or not isinstance(member_id, str):
+        return None
+    newest = (
+        Member.objects.filter(
+            portal_member_id=member_id.strip(),
+            organization_id__in=[pk for pk in others if isinstance(pk, int)],
+            source_updated_at__gt=occurred_at,
+        )
+        .order_by("-source_updated_at")
+        .first()
+    )
+    if newest is None:
+        return None
+    return _stale(newest, occurred_at, subject=_member_subject(member_id), event_type=event_type)

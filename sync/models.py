@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
@@ -9,10 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organizations.fields import DisplaySafeDateTimeField
+from organizations.messages import Message, as_message
 from organizations.models import Organization
 
 
 class InboundEvent(models.Model):
+    if TYPE_CHECKING:
+        # Set by sync.services._parsed: the stored events parsed once per claim.
+        _parsed_events: list[Any]
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         PROCESSING = "processing", _("Processing")
@@ -70,7 +76,10 @@ class InboundEvent(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    outcome = models.TextField(_("outcome"), blank=True)
+    # The outcome as a message code and its parameters (sync/messages.py), rendered in
+    # the reader's language; `outcome` reads (and sets) it as one.
+    outcome_code = models.CharField(_("outcome code"), max_length=60, blank=True)
+    outcome_params = models.JSONField(_("outcome parameters"), default=dict, blank=True)
     # Set by the Reprocess action; the wait for an unknown member restarts from it.
     reprocessed_at = models.DateTimeField(_("reprocessed at"), null=True, blank=True)
     reprocessed_by = models.CharField(_("reprocessed by"), max_length=150, blank=True)
@@ -146,6 +155,35 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id}"
+
+    @property
+    def outcome_message(self) -> Message | None:
+        return Message(self.outcome_code, self.outcome_params) if self.outcome_code else None
+
+    @property
+    def outcome(self) -> str:
+        """The outcome in the active language ("" if there is none yet)."""
+        outcome = self.outcome_message
+        return outcome.render() if outcome is not None else ""
+
+    @outcome.setter
+    def outcome(self, value: Message | str | None) -> None:
+        # A plain text (code not converted yet) is kept as a legacy message, shown as is.
+        if not value:
+            self.outcome_code, self.outcome_params = "", {}
+            return
+        outcome = as_message(value)
+        self.outcome_code, self.outcome_params = outcome.code, outcome.to_json()["params"]
+
+    @property
+    def outcome_retryable(self) -> bool | None:
+        outcome = self.outcome_message
+        return outcome.retryable if outcome is not None else None
+
+    @property
+    def outcome_advice(self) -> str:
+        outcome = self.outcome_message
+        return outcome.advice() if outcome is not None else ""
 
     @property
     def is_finished(self) -> bool:

@@ -1,8 +1,11 @@
 """The periodic tasks of the sync, declared in code and installed into django-celery-beat."""
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
-# (name shown in the admin, task, setting holding the interval in seconds)
+# (stable name, task, setting holding the interval in seconds). The name is the key of
+# the django-celery-beat row (English, never translated: a migration and beat find the
+# row by it); the admin shows the label from PERIODIC_TASK_LABELS in the reader's language.
 PERIODIC_TASKS = (
     (
         "Sync: re-enqueue pending and stuck events",
@@ -11,6 +14,20 @@ PERIODIC_TASKS = (
     ),
     ("Sync: worker heartbeat", "sync.worker_heartbeat", "SYNC_HEARTBEAT_INTERVAL_SECONDS"),
 )
+
+# What the periodic-tasks admin shows for each stable name (other apps add theirs).
+PERIODIC_TASK_LABELS = {
+    "Sync: re-enqueue pending and stuck events": _(
+        "Sync: wake the queue for waiting and stuck events"
+    ),
+    "Sync: worker heartbeat": _("Sync: worker heartbeat"),
+}
+
+
+def periodic_task_label(name: str) -> str:
+    """The reader's label of a beat entry; a name this code does not know is shown as is."""
+    label = PERIODIC_TASK_LABELS.get(name)
+    return str(label) if label is not None else name
 
 
 def periodic_tasks_install(

@@ -39,7 +39,7 @@ def _vouched_time(*, organization_id: int, portal_id: str, before: datetime) -> 
     candidates = [
         min(occurred, received)
         for occurred, received, subject_ids in times
-        if portal_id in subject_ids.split()
+        if occurred is not None and portal_id in subject_ids.split()
     ]
     newest = max(candidates, default=None)
     return newest if newest is not None and newest <= before else None

@@ -2,7 +2,8 @@
 
 The sync knows no sources; the apps that do register a router per payload format. A
 router takes the stored event and returns an object with `organization` (None: still
-unroutable), `normalized` and `failure`.
+unroutable), `normalized`, `failure` and `waiting` (no organisation yet, but one may come:
+the reason to wait for it).
 """
 
 from collections.abc import Callable
@@ -17,6 +18,12 @@ _routers: dict[str, Callable] = {}
 
 def inbound_event_router_register(*, payload_format: str, router: Callable) -> None:
     _routers[payload_format] = router
+
+
+def inbound_event_route(event: InboundEvent):
+    """Route one stored event now (the drain, for events stored pending without one)."""
+    router = _routers.get(event.payload_format)
+    return router(event) if router else None
 
 
 def inbound_events_route(*, events: QuerySet[InboundEvent]) -> tuple[int, int]:
@@ -34,9 +41,11 @@ def inbound_events_route(*, events: QuerySet[InboundEvent]) -> tuple[int, int]:
             route = router(event) if router else None
             if route is None or route.organization is None:
                 still += 1
-                if route is not None and route.failure and route.failure != event.outcome:
+                if route is not None and route.failure:
+                    before = (event.outcome_code, event.outcome_params)
                     event.outcome = route.failure
-                    event.save(update_fields=["outcome"])
+                    if (event.outcome_code, event.outcome_params) != before:
+                        event.save(update_fields=["outcome_code", "outcome_params"])
                 continue
             event.organization = route.organization
             event.normalized = route.normalized

@@ -61,7 +61,8 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
             "started_at",
             "finished_at",
             "attempts",
-            "outcome",
+            "outcome_code",
+            "outcome_params",
             "subject_ids",
         )[:RECENT_EVENT_COUNT]
     )

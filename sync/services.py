@@ -23,11 +23,11 @@ from django.db import (
     models,
     transaction,
 )
-from django.db.models import Q, QuerySet
+from django.db.models import Field, ForeignObjectRel, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from config.logging import log_event
+from organizations.messages import Message, as_message, message
 from organizations.models import Organization
 from sync import dispatch
 from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
@@ -51,7 +51,7 @@ class ApplyResult:
     """What became of one event in a drain; `retry_in` (seconds) means pending again."""
 
     status: str
-    outcome: str
+    outcome: Message
     retry_in: float | None = None
     duration_ms: float | None = None
 
@@ -78,6 +78,18 @@ class RecordPreconditionFailed(Exception):
     """The caller's condition did not hold at the insert (or the id was known): nothing stored."""
 
 
+def _concrete(field: Field | ForeignObjectRel) -> Field:
+    # The names passed here are the model's own columns, never a relation's reverse side.
+    assert isinstance(field, Field)  # noqa: S101
+    return field
+
+
+def _column(field: Field | ForeignObjectRel) -> str:
+    column = _concrete(field).column
+    assert column  # noqa: S101 -- every concrete field has a column
+    return column
+
+
 _insert_if_sql: dict[tuple[str, str], str] = {}
 
 
@@ -101,7 +113,7 @@ def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
             placeholders = ["%s"] * len(fields)
         sql = _insert_if_sql[key] = (
             f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608
-            f"({', '.join(quote(f.column) for f in fields)}) "
+            f"({', '.join(quote(_column(f)) for f in fields)}) "
             f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
             "ON CONFLICT DO NOTHING"
         )
@@ -130,7 +142,7 @@ def inbound_event_record(
     normalized: list[dict],
     occurred_at=None,
     headers: dict | None = None,
-    failure: str | None = None,
+    failure: Message | str | None = None,
     event_type: str | None = None,
     only_if: tuple[str, list] | None = None,
     origin: str = InboundEvent.Origin.WEBHOOK,
@@ -141,7 +153,8 @@ def inbound_event_record(
     The row is committed before the caller answers 2xx; the drain is woken only after
     the commit, so a worker never looks for a row that is not there yet. `failure`
     stores an authentic payload that cannot be processed (e.g. truncated by Dynamics)
-    as failed; `event_type` then names what the sender sent. `only_if` (SQL, params)
+    as failed (a message, sync/messages.py or webhooks/messages.py; a plain text is kept
+    as a legacy message); `event_type` then names what the sender sent. `only_if` (SQL, params)
     stores it only if that condition holds at the insert, else raises
     RecordPreconditionFailed (also for a known webhook-id: the caller's checked path
     answers duplicates). `origin` says who brought it: a webhook, or reconciliation
@@ -190,6 +203,69 @@ def inbound_event_record(
     return event, True
 
 
+@dataclass(frozen=True)
+class EventToRecord:
+    """One event of a bulk recording (see `inbound_events_record_bulk`)."""
+
+    organization: Organization | None
+    webhook_id: str
+    payload: dict
+    normalized: list[dict]
+    occurred_at: datetime | None = None
+    failure: Message | str | None = None
+
+
+def inbound_events_record_bulk(
+    *,
+    source_identifier: str,
+    payload_format: str,
+    origin: str,
+    events: list[EventToRecord],
+) -> set[str]:
+    """Store a page of events of one source in one transaction; return the webhook ids stored.
+
+    The same rows and dedupe key as `inbound_event_record`, written by multi-row INSERTs
+    that skip a webhook id the source already has (ON CONFLICT DO NOTHING), so a page of
+    thousands costs a few statements instead of one round trip (and savepoint) per event.
+    One wake-up for the drain after the commit, if anything pending was stored.
+    """
+    if not events:
+        return set()
+    now = timezone.now()
+    rows = []
+    for item in events:
+        row = InboundEvent(
+            organization=item.organization,
+            source_identifier=source_identifier,
+            webhook_id=item.webhook_id,
+            event_type=item.normalized[0]["type"] if item.normalized else "unknown",
+            payload_format=payload_format,
+            origin=origin,
+            payload=item.payload,
+            normalized=item.normalized,
+            occurred_at=item.occurred_at,
+            received_at=now,
+            subject_ids=_subject_ids(item.normalized),
+        )
+        if item.failure:
+            row.status, row.outcome, row.finished_at = Status.FAILED, item.failure, now
+        rows.append(row)
+    # PostgreSQL takes at most 65,535 parameters per statement; SQLite's limit applies
+    # through bulk_create's own batch size.
+    batch_size = max(1, 60_000 // len(InboundEvent._meta.concrete_fields))
+    with transaction.atomic():
+        InboundEvent.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+        # A row skipped as a duplicate is the earlier one, with another primary key.
+        stored = dict(
+            InboundEvent.objects.filter(pk__in=[row.pk for row in rows]).values_list(
+                "webhook_id", "status"
+            )
+        )
+        if any(status == Status.PENDING for status in stored.values()):
+            dispatch.inbox_wake_on_commit()
+    return set(stored)
+
+
 # --- timing rules ---------------------------------------------------------------------------
 
 
@@ -224,6 +300,7 @@ _CLAIM_RETURNING = (
     "id",
     "organization_id",
     "source_identifier",
+    "origin",
     "normalized",
     "attempts",
     "received_at",
@@ -251,7 +328,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
         inner = inner.select_for_update(skip_locked=True)
 
     def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
+        return quote(_column(meta.get_field(name)))
 
     status, attempts = column("status"), column("attempts")
     with transaction.atomic():
@@ -266,7 +343,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
             f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
         )
         claimed = list(InboundEvent.objects.raw(sql, [Status.PROCESSING, now, *inner_params]))
-    organizations: dict[int, Organization] = {}
+    organizations: dict[int | None, Organization] = {}
     for event in claimed:
         # Appliers filter by the organisation's key; its name (for messages) loads on use.
         event.organization = organizations.setdefault(
@@ -279,18 +356,24 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
 # --- applying -------------------------------------------------------------------------------
 
 
+def _routed(event: InboundEvent) -> Organization:
+    # Claims take routed events only: an unrouted one is failed at intake (SPEC §4.4).
+    assert event.organization is not None  # noqa: S101
+    return event.organization
+
+
 def _parsed(event: InboundEvent) -> list[NormalizedEvent]:
     """The stored events, parsed once per claim (ordering and applying both need them)."""
     cached = getattr(event, "_parsed_events", None)
     if cached is not None:
         return cached
     if not isinstance(event.normalized, list) or not event.normalized:
-        raise EventInvalid(_("the payload holds no events to apply"))
+        raise EventInvalid(message("sync.no_events"))
     try:
         parsed = [NormalizedEvent.from_json(item) for item in event.normalized]
     except NormalizedEventInvalid as exc:
-        raise EventInvalid(str(exc)) from exc
-    event._parsed_events = parsed
+        raise EventInvalid(message("sync.events_unreadable", detail=str(exc))) from exc
+    event._parsed_events = parsed  # a per-claim cache (declared on InboundEvent for mypy)
     return parsed
 
 
@@ -307,7 +390,7 @@ def _order_key(event: InboundEvent) -> tuple:
 def _events_apply(event: InboundEvent) -> ApplyResult:
     applied = [
         event_apply(
-            organization=event.organization,
+            organization=_routed(event),
             event_type=item.type,
             occurred_at=item.occurred_at,
             data=item.data,
@@ -316,20 +399,23 @@ def _events_apply(event: InboundEvent) -> ApplyResult:
         for item in _parsed(event)
     ]
     status = Status.SKIPPED if all(item.skipped for item in applied) else Status.SUCCEEDED
-    return ApplyResult(status, "; ".join(item.message for item in applied))
+    if event.origin == InboundEvent.Origin.RECONCILIATION and all(
+        item.skipped or item.unchanged for item in applied
+    ):
+        status = Status.SKIPPED  # a webhook brought it first: nothing healed
+    outcomes = [item.message for item in applied]
+    outcome = outcomes[0] if len(outcomes) == 1 else message("sync.parts", parts=outcomes)
+    return ApplyResult(status, outcome)
 
 
-def _unknown_target_result(event: InboundEvent, *, reason: str, now: datetime) -> ApplyResult:
+def _unknown_target_result(event: InboundEvent, *, reason: Message, now: datetime) -> ApplyResult:
     window_start = event.reprocessed_at or event.received_at
     deadline = window_start + timedelta(seconds=settings.SYNC_UNKNOWN_TARGET_WINDOW_SECONDS)
     remaining = (deadline - now).total_seconds()
     if remaining <= 0:
         return ApplyResult(Status.FAILED, reason)
     retry_in = max(1, min(retry_backoff_seconds(attempt=event.attempts), remaining))
-    outcome = _("Waiting: %(reason)s yet; trying again in %(seconds)d s") % {
-        "reason": reason,
-        "seconds": retry_in,
-    }
+    outcome = message("sync.waiting", reason=reason, seconds=int(retry_in))
     return ApplyResult(Status.PENDING, outcome, retry_in)
 
 
@@ -337,26 +423,17 @@ def _transient_result(*, attempt: int, error: Exception) -> ApplyResult:
     # The error's class only: its message can quote the values that were being written.
     detail = type(error).__name__
     if attempt >= settings.SYNC_MAX_ATTEMPTS:
-        return ApplyResult(
-            Status.FAILED,
-            _("Gave up after %(attempts)d attempts: %(error)s")
-            % {"attempts": attempt, "error": detail},
-        )
+        return ApplyResult(Status.FAILED, message("sync.gave_up", attempts=attempt, error=detail))
     retry_in = retry_backoff_seconds(attempt=attempt)
     return ApplyResult(
         Status.PENDING,
-        _("Temporary error (%(error)s); trying again in %(seconds)d s")
-        % {"error": detail, "seconds": retry_in},
+        message("sync.temporary_error", error=detail, seconds=retry_in),
         retry_in=retry_in,
     )
 
 
 def _exhausted_result(event: InboundEvent) -> ApplyResult:
-    return ApplyResult(
-        Status.FAILED,
-        _("Gave up after %(attempts)d attempts: the worker stopped every time while applying it")
-        % {"attempts": event.attempts - 1},
-    )
+    return ApplyResult(Status.FAILED, message("sync.worker_stopped", attempts=event.attempts - 1))
 
 
 class _CarefulPassNeeded(Exception):
@@ -378,9 +455,9 @@ def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
         with transaction.atomic():
             return _events_apply(event)
     except EventInvalid as exc:
-        return ApplyResult(Status.FAILED, str(exc))
+        return ApplyResult(Status.FAILED, exc.outcome)
     except TargetUnknown as exc:
-        return _unknown_target_result(event, reason=str(exc), now=now)
+        return _unknown_target_result(event, reason=exc.outcome, now=now)
     except IntegrityError as exc:
         # Two drains created the same member at once: the retry finds the committed row.
         return _transient_result(attempt=event.attempts, error=exc)
@@ -390,9 +467,7 @@ def _apply_careful(event: InboundEvent, now: datetime) -> ApplyResult:
         # The exception text can hold payload values; log the class and the event only.
         logger.error("sync event %s: unexpected %s while applying", event.pk, type(exc).__name__)
         return ApplyResult(
-            Status.FAILED,
-            _("Could not be applied (%(error)s); reprocessing will not help until it is fixed")
-            % {"error": type(exc).__name__},
+            Status.FAILED, message("sync.unexpected_error", error=type(exc).__name__)
         )
 
 
@@ -444,12 +519,13 @@ def _member_keys(events: list[InboundEvent]) -> set[tuple[int, str]]:
         for item in event.normalized if isinstance(event.normalized, list) else ():
             data = item.get("data") if isinstance(item, dict) else None
             member_id = data.get("member_id") if isinstance(data, dict) else None
-            if isinstance(member_id, str) and member_id.strip():
+            # An event without an organisation is never applied: nothing to lock.
+            if isinstance(member_id, str) and member_id.strip() and event.organization_id:
                 keys.add((event.organization_id, member_id.strip()))
     return keys
 
 
-_FINISH_FIELDS = ("status", "outcome", "finished_at", "next_attempt_at")
+_FINISH_FIELDS = ("status", "outcome_code", "outcome_params", "finished_at", "next_attempt_at")
 
 
 def _results_record(events: list[InboundEvent], results: dict) -> None:
@@ -462,9 +538,9 @@ def _results_record(events: list[InboundEvent], results: dict) -> None:
     now = timezone.now()
     meta = InboundEvent._meta
     quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _FINISH_FIELDS]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    fields = [_concrete(meta.get_field(name)) for name in _FINISH_FIELDS]
+    assignments = ", ".join(f"{quote(_column(f))} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
     rows = []
     for event in events:
         result = results[event.pk]
@@ -472,7 +548,8 @@ def _results_record(events: list[InboundEvent], results: dict) -> None:
             finished_at, next_attempt_at = now, None
         else:
             finished_at, next_attempt_at = None, now + timedelta(seconds=result.retry_in)
-        values = (result.status, result.outcome, finished_at, next_attempt_at)
+        outcome = as_message(result.outcome).to_json()
+        values = (result.status, outcome["code"], outcome["params"], finished_at, next_attempt_at)
         rows.append(
             [f.get_db_prep_value(v, connection) for f, v in zip(fields, values, strict=True)]
             + [meta.pk.get_db_prep_value(event.pk, connection)]
@@ -507,15 +584,59 @@ class DrainReport:
         return sum(self.statuses.values())
 
 
+def _unrouted_settle(events: list[InboundEvent]) -> tuple[list[InboundEvent], dict]:
+    """Route the claimed events stored without an organisation, before they are applied.
+
+    Such an event (an enrollment whose member was not known when it arrived, SPEC §4.4)
+    gets its organisation as soon as the router finds one, committed here so the apply
+    (and a careful re-run of it) sees it; until then it waits like any event for an
+    unknown member, and fails when the window ends. Returns the events to apply and the
+    results recorded for the rest.
+    """
+    from sync.routing import inbound_event_route
+
+    unrouted = [event for event in events if event.organization_id is None]
+    if not unrouted:
+        return events, {}
+    now = timezone.now()
+    results: dict = {}
+    with transaction.atomic():
+        held = _claims_held(unrouted)
+        for event in held:
+            route = inbound_event_route(event)
+            if route is not None and route.organization is not None:
+                event.organization = route.organization
+                event.normalized = route.normalized
+                event.__dict__.pop("_parsed_events", None)
+                InboundEvent.objects.filter(pk=event.pk).update(
+                    organization=route.organization,
+                    normalized=route.normalized,
+                    subject_ids=_subject_ids(route.normalized),
+                )
+            elif route is not None and route.waiting:
+                results[event.pk] = _unknown_target_result(event, reason=route.waiting, now=now)
+            else:
+                reason = route.failure if route is not None else None
+                results[event.pk] = ApplyResult(
+                    Status.FAILED, reason or message("sync.no_matching_organization")
+                )
+        _results_record([event for event in held if event.pk in results], results)
+    lost = {event.pk for event in unrouted} - {event.pk for event in held}
+    return [e for e in events if e.pk not in results and e.pk not in lost], results
+
+
 def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
+    applicable, settled = events, {}
     try:
+        applicable, settled = _unrouted_settle(events)
         try:
-            results = _batch_apply(events, careful=False)
+            results = _batch_apply(applicable, careful=False) if applicable else {}
         except _CarefulPassNeeded:
-            results = _batch_apply(events, careful=True)
+            results = _batch_apply(applicable, careful=True)
     except TRANSIENT_ERRORS as exc:
         logger.warning("sync drain: transient %s; the batch backs off", type(exc).__name__)
-        results = _batch_transient_failure(events, error=exc)
+        results = _batch_transient_failure(applicable, error=exc) if applicable else {}
+    results = settled | results
     finished = []
     by_pk = {event.pk: event for event in events}
     now = timezone.now()
@@ -583,13 +704,17 @@ def inbound_event_apply(*, event_id) -> ApplyResult:
     """Claim and apply one event now, if it is due (tests, and a single reprocess)."""
     claimed = _inbox_claim(limit=1, now=timezone.now(), event_ids=[event_id])
     if not claimed:
-        event = InboundEvent.objects.filter(pk=event_id).only("status", "outcome").first()
+        event = (
+            InboundEvent.objects.filter(pk=event_id)
+            .only("status", "outcome_code", "outcome_params")
+            .first()
+        )
         if event is None:
-            return ApplyResult("missing", _("no such event"))
-        return ApplyResult(event.status, event.outcome)
+            return ApplyResult("missing", message("sync.no_such_event"))
+        return ApplyResult(event.status, event.outcome_message or as_message(""))
     results = _batch_process(claimed, DrainReport())
     if not results:  # taken over between the claim and the apply
-        return ApplyResult(SUPERSEDED, _("taken over by another attempt"))
+        return ApplyResult(SUPERSEDED, message("sync.superseded"))
     return next(iter(results.values()))
 
 
@@ -617,7 +742,8 @@ def inbound_event_reprocess(*, events: QuerySet[InboundEvent], user) -> int:
             next_attempt_at=None,
             reprocessed_at=now,
             reprocessed_by=getattr(user, "get_username", lambda: "")()[:150],
-            outcome=_("Reprocessing requested by %(user)s") % {"user": user},
+            outcome_code="sync.reprocess_requested",
+            outcome_params={"user": str(user)},
         )
         if ids:
             dispatch.inbox_wake_on_commit()

@@ -14,6 +14,7 @@ from portal_integration.models import PortalConfiguration
 from sync.models import InboundEvent
 from tests.factories import MemberFactory
 from tests.portal_integration.factories import WebhookSourceFactory
+from tests.support.isolation import isolation_test
 from webhooks.models import WebhookSecret, WebhookSource
 
 
@@ -210,6 +211,7 @@ def _csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(content)))
 
 
+@isolation_test("admin:sync_inboundevent_export")
 def test_sync_log_csv_is_filtered_and_scoped(as_org_admin_a, org_a, org_b, member_a, member_b):
     _event(org_a, member_a.portal_member_id, outcome="=HYPERLINK(evil)")
     failed = _event(org_a, member_a.portal_member_id)
@@ -235,6 +237,7 @@ def test_sync_log_csv_is_filtered_and_scoped(as_org_admin_a, org_a, org_b, membe
     assert f"{url}?status__exact=failed" in listing
 
 
+@isolation_test("admin:organizations_member_export")
 def test_member_csv_is_scoped(as_org_admin_a, org_a, org_b, member_a, member_b):
     MemberFactory(organization=org_a, first_name="Åse", last_name="Ødegård")
     rows = _csv(as_org_admin_a.get(reverse("admin:organizations_member_export")))

@@ -1,6 +1,8 @@
 """Admin for webhook sources, secrets, rejections and the health dashboard (global admins only)."""
 
 import json
+from collections.abc import Callable
+from typing import ClassVar
 
 from django import forms
 from django.conf import settings
@@ -20,6 +22,7 @@ from organizations.admin_scoping import (
     GlobalAdminOnlyAdmin,
     OrganizationScopedInline,
     ReadOnlyAdminMixin,
+    org_scoped,
 )
 from organizations.permissions import user_is_global_admin
 from webhooks.dry_run import webhook_payload_dry_run
@@ -111,7 +114,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
     list_filter = ("is_active", "organization")
     search_fields = ("identifier", "organization__name", "organization__slug")
     list_select_related = ("organization",)
-    fields = (
+    fields: ClassVar[tuple[str, ...]] = (
         "organization",
         "identifier",
         "is_active",
@@ -123,7 +126,12 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         "created_at",
         "updated_at",
     )
-    readonly_fields = ("secrets_masked", "self_tests", "created_at", "updated_at")
+    readonly_fields: ClassVar[tuple[str, ...]] = (
+        "secrets_masked",
+        "self_tests",
+        "created_at",
+        "updated_at",
+    )
     inlines = (WebhookSecretInline,)
 
     def get_inlines(self, request, obj):
@@ -176,7 +184,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
                     (
                         formats.date_format(timezone.localtime(r.received_at), "DATETIME_FORMAT"),
                         (_("accepted (%(status)s)") if r.accepted else _("refused: %(status)s"))
-                        % {"status": r.result},
+                        % {"status": r.result_label or r.result},
                         r.detail[:200],
                     )
                     for r in records
@@ -226,7 +234,9 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         }
         return TemplateResponse(request, "admin/webhooks/confirm_action.html", context)
 
-    def _new_secrets(self, request, queryset, *, create, action: str, question: str, done: str):
+    def _new_secrets(
+        self, request, queryset, *, create, action: str, question: str, done: Callable[[int], str]
+    ):
         confirmation = self._confirm(request, queryset, action=action, question=question)
         if confirmation is not None:
             return confirmation
@@ -364,7 +374,7 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         return [
             path(
                 "<path:object_id>/run/<str:action>/",
-                self.admin_site.admin_view(self.source_action_view),
+                org_scoped(self, self.source_action_view, permission="change"),
                 name="webhooks_webhooksource_run",
             ),
             *urls,
@@ -380,15 +390,11 @@ class WebhookSourceAdmin(GlobalAdminOnlyAdmin):
         "enable_sources",
     )
 
-    def source_action_view(self, request, object_id, action):
-        from django.contrib.admin.utils import unquote
+    def source_action_view(self, request, source: WebhookSource, action: str):
         from django.http import Http404, HttpResponseRedirect
 
         if action not in self.SOURCE_PAGE_ACTIONS:
             raise Http404
-        source = self.get_object(request, unquote(object_id))  # 404 outside the scope
-        if not self.has_change_permission(request, source):
-            raise PermissionDenied
         change_url = reverse("admin:webhooks_webhooksource_change", args=[source.pk])
         request._webhook_source_page = change_url
         queryset = self.get_queryset(request).filter(pk=source.pk)
@@ -424,13 +430,13 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
     )
     list_filter = ("reason", "status_code", "organization")
     date_hierarchy = "received_at"
-    search_fields = ("source_identifier", "client_address", "body_sha256", "detail")
+    search_fields = ("source_identifier", "client_address", "body_sha256", "detail_params")
     list_select_related = ("organization", "source")
     fields = (
         "received_at",
         "reason",
         "status_code",
-        "detail",
+        "detail_display",
         "source_identifier",
         "source",
         "organization",
@@ -440,6 +446,11 @@ class WebhookRejectionAdmin(ReadOnlyAdminMixin, GlobalAdminOnlyAdmin):
         "body_sha256",
     )
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("detail"))
+    def detail_display(self, obj: WebhookRejection) -> str:
+        # Stored as a code: rendered in the reader's language (webhooks/messages.py).
+        return obj.detail or "—"
 
     @admin.display(description=gettext_lazy("headers (redacted)"))
     def headers_table(self, obj: WebhookRejection) -> str:

@@ -174,7 +174,7 @@ def _apply_all(organization, normalized: list[dict], result: DryRunResult) -> No
                     occurred_at=occurred_at,
                     data=data,
                 )
-            event.outcome = applied.message
+            event.outcome = str(applied.message)  # shown at once, to this reader
             event.status = "skipped" if applied.skipped else "would_apply"
             event.changes = _changes(before, load())
         except EventInvalid as exc:
@@ -218,12 +218,12 @@ def webhook_payload_dry_run(
         return result
     result.normalized = normalized.events
     if normalized.failure:
-        result.failure = normalized.failure
+        result.failure = str(normalized.failure)
         return result
     route = _route(source=source, body=parsed, head=head, normalized=normalized)
     result.normalized = route.normalized
     if route.organization is None:
-        result.failure = route.failure
+        result.failure = str(route.failure or route.waiting)
         result.routing = _("matches no organisation of the shared source")
         return result
     organization = route.organization

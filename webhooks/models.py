@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organizations.messages import Message, as_message
 from organizations.models import Organization
 from webhooks.normalize import DataverseMapping
 from webhooks.signing import SECRET_PREFIX
@@ -226,7 +227,10 @@ class WebhookRejection(models.Model):
 
     reason = models.CharField(_("reason"), max_length=40, choices=Reason.choices)
     status_code = models.PositiveSmallIntegerField(_("HTTP status"))
-    detail = models.CharField(_("detail"), max_length=500, blank=True)
+    # What was wrong, as a message code and its parameters (webhooks/messages.py),
+    # rendered in the reader's language; `detail` reads (and sets) it as one.
+    detail_code = models.CharField(_("detail code"), max_length=60, blank=True)
+    detail_params = models.JSONField(_("detail parameters"), default=dict, blank=True)
     # As claimed by the request; kept even when no such source exists.
     source_identifier = models.CharField(
         _("source identifier"), max_length=200, null=True, blank=True
@@ -289,6 +293,24 @@ class WebhookRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.status_code})"
+
+    @property
+    def detail_message(self) -> Message | None:
+        return Message(self.detail_code, self.detail_params) if self.detail_code else None
+
+    @property
+    def detail(self) -> str:
+        """The detail in the active language ("" if there is none)."""
+        detail = self.detail_message
+        return detail.render() if detail is not None else ""
+
+    @detail.setter
+    def detail(self, value: Message | str | None) -> None:
+        if not value:
+            self.detail_code, self.detail_params = "", {}
+            return
+        detail = as_message(value)
+        self.detail_code, self.detail_params = detail.code, detail.to_json()["params"]
 
 
 class WebhookRejectionRollup(models.Model):

@@ -441,7 +441,7 @@ def _truncated(*, entity: str, message: str, entity_id: Any) -> NormalizationFai
 
 
 def _state_event(
-    state: Any, *, member_id: str, occurred_at: datetime | None
+    state: Any, *, member_id: str | None, occurred_at: datetime | None
 ) -> NormalizedEvent | None:
     if state == _STATE_INACTIVE:
         return NormalizedEvent("membership.deactivated", occurred_at, {"member_id": member_id})

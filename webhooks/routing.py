@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
+from organizations.messages import Message, message
 from organizations.models import Member, Organization
 from webhooks.models import SourceOrganization, WebhookSource, routing_value_normalize
 from webhooks.normalize import DataverseMapping, dataverse_routing
@@ -32,7 +31,7 @@ MEMBER_EVENTS = frozenset(
 ENROLLMENT_EVENTS = frozenset(
     {"course_enrollment.created", "course_enrollment.updated", "course_enrollment.cancelled"}
 )
-_STATE_EVENTS = frozenset({"membership.deactivated", "membership.reactivated"})
+_PROFILE_EVENTS = frozenset({"membership.created", "membership.updated", "role.updated"})
 _PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "joined_on", "role")
 
 
@@ -42,7 +41,11 @@ class Route:
 
     organization: Organization | None
     normalized: list[dict] = field(default_factory=list)
-    failure: str | None = None
+    failure: Message | None = None
+    # No organisation yet, but one may come: an enrollment whose member is not known
+    # (its create may still be on its way, SPEC §5). Stored pending without an
+    # organisation; the drain routes it again and waits like for any unknown member.
+    waiting: Message | None = None
 
 
 def source_organizations(source: WebhookSource) -> dict[str, Organization]:
@@ -82,6 +85,22 @@ def member_organization(
     return members[-1].organization
 
 
+def _others_named(normalized: list[dict], others: list[Organization]) -> list[dict]:
+    """Name the source's other organisations in each member event.
+
+    A change for a member not known here, older than the member's record in another of
+    them, is then skipped as stale when it applies (`sync.appliers`), instead of waiting
+    for a member that moved on and will not come here.
+    """
+    ids = sorted(org.pk for org in others)
+    return [
+        {**item, "data": {**(item.get("data") or {}), "other_organization_ids": ids}}
+        if item.get("type") in MEMBER_EVENTS
+        else item
+        for item in normalized
+    ]
+
+
 def transfer_events(
     *,
     normalized: list[dict],
@@ -89,32 +108,43 @@ def transfer_events(
     others: list[Organization],
     moved_from_value: bool = False,
 ) -> list[dict]:
-    """Turn a contact's events into a transfer when the member is now active elsewhere.
+    """Turn a contact's events into a transfer when the member is (or was) elsewhere.
 
     `moved_from_value`: the payload itself says the routing attribute changed (pre-image).
+    A change for an organisation the member is not known in, while it is known in another,
+    is a transfer too (or an older change arriving late: the transfer's staleness check
+    across the organisations skips it). A deactivation in the same payload travels inside
+    the transfer, so the whole change is applied, or skipped as stale, as one.
     """
     member_id = _member_id(normalized)
     if not member_id or not others:
         return normalized
-    active_elsewhere = Member.objects.filter(
-        portal_member_id=member_id, organization__in=others, is_active=True
-    ).exists()
-    if not (active_elsewhere or moved_from_value):
-        return normalized
-    if (
-        not any(
-            item.get("type") in ("membership.created", "membership.updated") for item in normalized
-        )
-        and not active_elsewhere
+    records = list(
+        Member.objects.filter(
+            portal_member_id=member_id, organization__in=[organization, *others]
+        ).values_list("organization_id", "is_active")
+    )
+    active_elsewhere = any(active for org, active in records if org != organization.pk)
+    known_here = any(org == organization.pk for org, _active in records)
+    profile_change = any(item.get("type") in _PROFILE_EVENTS for item in normalized)
+    if not (
+        active_elsewhere or moved_from_value or (records and not known_here and profile_change)
     ):
-        return normalized
+        return _others_named(normalized, others)
     moved: dict[str, Any] = {"member_id": member_id}
     rest = []
     occurred_at = None
     for item in normalized:
         data = item.get("data") or {}
         occurred_at = occurred_at or item.get("occurred_at")
-        if item.get("type") in _STATE_EVENTS:
+        if item.get("type") == "membership.deactivated":
+            moved["is_active"] = False
+            if data.get("reason"):
+                moved["reason"] = data["reason"]
+            continue
+        if item.get("type") == "membership.reactivated":
+            continue  # a transfer leaves the member active where it lands
+        if item.get("type") not in MEMBER_EVENTS:
             rest.append(item)
             continue
         moved.update({key: data[key] for key in _PROFILE_FIELDS if key in data})
@@ -122,10 +152,13 @@ def transfer_events(
     return [{"type": "membership.moved", "occurred_at": occurred_at, "data": moved}, *rest]
 
 
-def _unroutable(
-    source: WebhookSource, normalized: list[dict], template: str, **params: str
-) -> Route:
-    failure = template % {"source": source.identifier, **params}
+def member_unknown(source: WebhookSource, member_id: str) -> Message:
+    """Why an event waits: its member is known in no organisation of the shared source yet."""
+    return message("webhooks.member_unknown", member=member_id, source=source.identifier)
+
+
+def _unroutable(source: WebhookSource, normalized: list[dict], code: str, **params: str) -> Route:
+    failure = message(code, source=source.identifier, **params)
     return Route(organization=None, normalized=normalized, failure=failure)
 
 
@@ -149,17 +182,14 @@ def event_route(
             return _unroutable(
                 source,
                 normalized,
-                _(
-                    "the envelope names no data.organization, which source %(source)s "
-                    "needs to choose the organisation"
-                ),
+                "webhooks.unroutable.no_organization_field",
             )
         organization = routes.get(routing_value_normalize(raw))
         if organization is None:
             return _unroutable(
                 source,
                 normalized,
-                _("data.organization %(value)s is no organisation of source %(source)s"),
+                "webhooks.unroutable.unknown_organization",
                 value=raw.strip(),
             )
         others = [org for org in organizations if org.pk != organization.pk]
@@ -178,29 +208,28 @@ def event_route(
             if member_id != "?"
             else None
         )
-        if organization is None:
+        if organization is None and member_id == "?":
             return _unroutable(
                 source,
                 normalized,
-                _(
-                    "enrollment of member %(member)s, who is not known in any organisation "
-                    "of source %(source)s"
-                ),
-                member=member_id,
+                "webhooks.unroutable.type",
+                type=", ".join(sorted(str(t) for t in types)) or "?",
             )
+        if organization is None:
+            return Route(None, normalized, waiting=member_unknown(source, member_id))
         return Route(organization, normalized)
     if routing.entity != "contact":
         return _unroutable(
             source,
             normalized,
-            _("%(type)s cannot be routed to an organisation of source %(source)s"),
+            "webhooks.unroutable.type",
             type=", ".join(sorted(str(t) for t in types)) or "?",
         )
     if not routing.value:
         return _unroutable(
             source,
             normalized,
-            _("contact %(member)s has no %(attribute)s, which source %(source)s routes by"),
+            "webhooks.unroutable.no_routing_value",
             member=member_id,
             attribute=mapping.routing_attribute,
         )
@@ -209,10 +238,7 @@ def event_route(
         return _unroutable(
             source,
             normalized,
-            _(
-                "contact %(member)s belongs to account %(account)s, which is no organisation "
-                "of source %(source)s"
-            ),
+            "webhooks.unroutable.unknown_account",
             member=member_id,
             account=routing.value,
         )
@@ -235,7 +261,7 @@ def inbound_event_reroute(event) -> Route:
         .first()
     )
     if source is None:
-        return Route(None, event.normalized, _("its source no longer exists"))
+        return Route(None, event.normalized, message("sync.source_gone"))
     return event_route(
         source=source, kind=event.payload_format, body=event.payload, normalized=event.normalized
     )

@@ -257,6 +257,7 @@ class SelfTestRecord:
     accepted: bool
     result: str  # the event's status, or the rejection's reason code
     detail: str
+    result_label: str = ""  # the status or reason as the reader says it
 
 
 def webhook_self_test_list(*, source: WebhookSource, limit: int = 10) -> list[SelfTestRecord]:
@@ -268,9 +269,22 @@ def webhook_self_test_list(*, source: WebhookSource, limit: int = 10) -> list[Se
         "-received_at"
     )[:limit]
     records = [
-        SelfTestRecord(event.received_at, True, event.status, event.outcome) for event in events
+        SelfTestRecord(
+            event.received_at,
+            True,
+            event.status,
+            event.outcome,
+            str(event.get_status_display()),
+        )
+        for event in events
     ] + [
-        SelfTestRecord(rejection.received_at, False, rejection.reason, rejection.detail)
+        SelfTestRecord(
+            rejection.received_at,
+            False,
+            rejection.reason,
+            rejection.detail,
+            str(rejection.get_reason_display()),
+        )
         for rejection in refusals
     ]
     return sorted(records, key=lambda record: record.received_at, reverse=True)[:limit]

@@ -21,10 +21,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from organizations.messages import Message, message
 from organizations.models import Organization
 from sync.services import RecordPreconditionFailed, inbound_event_record
 from webhooks import signing, validation
@@ -78,7 +79,7 @@ RATE_LIMITED_RETRY_AFTER_SECONDS = 60
 # the database refuses) is the request's fault and can never succeed on a retry.
 DATABASE_DOWN_ERRORS = (OperationalError, InterfaceError)
 
-REJECTION_STATUS = {
+REJECTION_STATUS: dict[str, int] = {
     Reason.UNSUPPORTED_MEDIA_TYPE: 415,
     Reason.PAYLOAD_TOO_LARGE: 413,
     Reason.MALFORMED_PAYLOAD: 400,
@@ -90,7 +91,7 @@ REJECTION_STATUS = {
     Reason.INVALID_SIGNATURE: 401,
 }
 # What a 401 says: nothing beyond its code (SPEC §4.3), so no probing of sources or secrets.
-_AUTH_FAILED_DETAIL = "The request could not be authenticated."
+_AUTH_FAILED_DETAIL = message("webhooks.rejected.not_authenticated")
 
 
 # --- self-test ids --------------------------------------------------------------------
@@ -348,17 +349,28 @@ class IntakeResult:
     source: str | None = None  # the source identifier, once known (for the outcome log)
 
 
+def _sender_detail(detail: Message) -> str:
+    """The `detail` answered to the sender: English for every sender (SPEC §4.3)."""
+    if detail.code == "webhooks.rejected.sender_detail":
+        return str(detail.params.get("detail", ""))
+    with translation.override("en"):
+        return detail.render()
+
+
 class _Rejected(Exception):
     def __init__(
         self,
         reason: str,
-        detail: str,
+        detail: Message | str,
         *,
         source: WebhookSource | None = None,
         identifier=None,
         authenticated: bool = False,
     ):
         super().__init__(reason)
+        # A parser's text (English, for the sender) is kept as it is, under its own code.
+        if not isinstance(detail, Message):
+            detail = message("webhooks.rejected.sender_detail", detail=str(detail)[:500])
         self.reason, self.detail, self.source, self.identifier = reason, detail, source, identifier
         # Refused after its signature verified: never throttled (SPEC §4.3 Floods).
         self.authenticated = authenticated
@@ -387,11 +399,24 @@ def _client_address(value: str | None) -> str | None:
         return None
 
 
+def _storable_detail(detail: Message | str) -> Message:
+    if not detail:
+        return message("webhooks.rejected.none")
+    if not isinstance(detail, Message):
+        detail = message("webhooks.rejected.sender_detail", detail=str(detail)[:500])
+    # The parameters can quote what the sender sent: only what the database can store.
+    params = {
+        key: validation.text_storable_or_replaced(value[:500]) if isinstance(value, str) else value
+        for key, value in detail.params.items()
+    }
+    return Message(detail.code, params)
+
+
 def webhook_rejection_record(
     *,
     request: IntakeRequest,
     reason: str,
-    detail: str = "",
+    detail: Message | str = "",
     source: WebhookSource | None = None,
     source_identifier: str | None = None,
 ) -> WebhookRejection | None:
@@ -411,7 +436,7 @@ def webhook_rejection_record(
             return WebhookRejection.objects.create(
                 reason=reason,
                 status_code=REJECTION_STATUS[reason],
-                detail=validation.text_storable_or_replaced(str(detail)[:500]),
+                detail=_storable_detail(detail),
                 source_identifier=source_identifier or None,
                 source=source,
                 organization_id=source.organization_id if source else None,
@@ -523,8 +548,11 @@ def _headers_check(headers: Mapping[str, str]) -> None:
     if len(headers) > settings.WEBHOOK_MAX_HEADERS:
         raise _Rejected(
             Reason.MALFORMED_PAYLOAD,
-            _("The request has %(count)d headers; at most %(max)d are accepted.")
-            % {"count": len(headers), "max": settings.WEBHOOK_MAX_HEADERS},
+            message(
+                "webhooks.rejected.too_many_headers",
+                count=len(headers),
+                max=settings.WEBHOOK_MAX_HEADERS,
+            ),
         )
     for name, value in headers.items():
         if name in _SIGNATURE_HEADERS:
@@ -532,8 +560,7 @@ def _headers_check(headers: Mapping[str, str]) -> None:
         if len(name) + len(str(value)) > settings.WEBHOOK_MAX_HEADER_BYTES:
             raise _Rejected(
                 Reason.MALFORMED_PAYLOAD,
-                _("A header is longer than %(max)d bytes.")
-                % {"max": settings.WEBHOOK_MAX_HEADER_BYTES},
+                message("webhooks.rejected.header_too_long", max=settings.WEBHOOK_MAX_HEADER_BYTES),
             )
 
 
@@ -545,7 +572,7 @@ def _json_object_parse(body: bytes) -> dict:
     except validation.InputRefused as exc:
         raise _Rejected(Reason.MALFORMED_PAYLOAD, str(exc)) from exc
     if not isinstance(parsed, dict):
-        raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body must be a JSON object."))
+        raise _Rejected(Reason.MALFORMED_PAYLOAD, message("webhooks.rejected.not_object"))
     return parsed
 
 
@@ -565,29 +592,29 @@ def _signature_headers_parse(headers: Mapping[str, str]) -> _SignatureHeaders:
     if missing:
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
-            _("Missing header(s): %(names)s.") % {"names": ", ".join(missing)},
+            message("webhooks.rejected.missing_headers", names=", ".join(missing)),
         )
     msg_id, raw_timestamp = values[signing.HEADER_ID], values[signing.HEADER_TIMESTAMP]
     if len(msg_id) > _MAX_WEBHOOK_ID:
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
-            _("webhook-id is longer than %(max)d characters.") % {"max": _MAX_WEBHOOK_ID},
+            message("webhooks.rejected.id_too_long", max=_MAX_WEBHOOK_ID),
         )
     if not (msg_id.isprintable() and validation.text_storable(msg_id)):
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
-            _("webhook-id contains control characters."),
+            message("webhooks.rejected.id_control_characters"),
         )
     signature = values[signing.HEADER_SIGNATURE]
     if len(signature) > _MAX_SIGNATURES * 100 or len(signature.split()) > _MAX_SIGNATURES:
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
-            _("webhook-signature lists more than %(max)d signatures.") % {"max": _MAX_SIGNATURES},
+            message("webhooks.rejected.too_many_signatures", max=_MAX_SIGNATURES),
         )
     if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
         raise _Rejected(
             Reason.MISSING_SIGNATURE_HEADERS,
-            _("webhook-timestamp must be a Unix time in whole seconds."),
+            message("webhooks.rejected.timestamp_format"),
         )
     return _SignatureHeaders(msg_id, int(raw_timestamp), values[signing.HEADER_SIGNATURE])
 
@@ -651,7 +678,7 @@ def _authenticate(
 class _Normalized:
     events: list[dict] = field(default_factory=list)
     occurred_at: Any = None
-    failure: str | None = None
+    failure: Message | None = None
     event_type: str | None = None
 
 
@@ -677,7 +704,10 @@ def _normalize(
         raise refused(str(exc)) from exc
     except NormalizationFailed as exc:
         # Authentic but unusable (e.g. truncated by Dynamics): stored as failed, not guessed at.
-        normalized = _Normalized(failure=str(exc), event_type=head.raw_type)
+        normalized = _Normalized(
+            failure=message("webhooks.normalization_failed", detail=str(exc)),
+            event_type=head.raw_type,
+        )
         events = []
     else:
         normalized = _Normalized(
@@ -737,7 +767,7 @@ def _rejected_result(request: IntakeRequest, rejection: _Rejected) -> IntakeResu
     )
     return IntakeResult(
         status_code=REJECTION_STATUS[rejection.reason],
-        body={"error": str(rejection.reason), "detail": str(rejection.detail)},
+        body={"error": str(rejection.reason), "detail": _sender_detail(rejection.detail)},
         reason=str(rejection.reason),
         source=_loggable_identifier(rejection.identifier),
     )
@@ -788,7 +818,9 @@ def _store_with_cached_source(
     if cached is None:
         return None
     try:
-        _authenticate(source=cached.source, secrets=cached.secrets, sig=sig, body=request.body)
+        _authenticate(
+            source=cached.source, secrets=cached.secrets, sig=sig, body=request.body or b""
+        )
     except _Rejected:
         return None
     try:
@@ -819,9 +851,7 @@ def _unexpected_error_rejection(exc: Exception) -> _Rejected:
         type(exc).__name__,
         where,
     )
-    return _Rejected(
-        Reason.MALFORMED_PAYLOAD, _("The request could not be read as a webhook delivery.")
-    )
+    return _Rejected(Reason.MALFORMED_PAYLOAD, message("webhooks.rejected.not_a_delivery"))
 
 
 def webhook_intake(*, request: IntakeRequest) -> IntakeResult:
@@ -847,15 +877,14 @@ def _webhook_intake(*, request: IntakeRequest) -> IntakeResult:
         if not request.content_type_ok:
             raise _Rejected(
                 Reason.UNSUPPORTED_MEDIA_TYPE,
-                _("Send the body as %(type)s.") % {"type": JSON_MEDIA_TYPE},
+                message("webhooks.rejected.media_type", type=JSON_MEDIA_TYPE),
             )
         if request.body_unreadable:
-            raise _Rejected(Reason.MALFORMED_PAYLOAD, _("The body could not be read."))
+            raise _Rejected(Reason.MALFORMED_PAYLOAD, message("webhooks.rejected.body_unreadable"))
         if request.body_too_large or request.body is None:
             raise _Rejected(
                 Reason.PAYLOAD_TOO_LARGE,
-                _("The body is larger than %(limit)d bytes.")
-                % {"limit": settings.WEBHOOK_MAX_BODY_BYTES},
+                message("webhooks.rejected.too_large", limit=settings.WEBHOOK_MAX_BODY_BYTES),
             )
         body = _json_object_parse(request.body)
         sig = _signature_headers_parse(request.headers)
@@ -881,21 +910,21 @@ class SelfTestResult:
     ok: bool
     status_code: int | None
     elapsed_ms: int
-    detail: str
+    detail: Message
 
 
-def _self_test_outcome(response: requests.Response) -> tuple[bool, str]:
+def _self_test_outcome(response: requests.Response) -> tuple[bool, Message]:
     try:
         payload = response.json()
     except ValueError:
         payload = {}
     payload = payload if isinstance(payload, dict) else {}
     if response.status_code in (200, 202) and payload.get("status") in ("accepted", "duplicate"):
-        return True, _("verification succeeded")
+        return True, message("webhooks.self_test.ok")
     code = payload.get("error")
     if code:
-        return False, _("refused: %(code)s") % {"code": code}
-    return False, _("unexpected answer")
+        return False, message("webhooks.self_test.refused", reason={"rejection_reason": code})
+    return False, message("webhooks.self_test.unexpected")
 
 
 @sensitive_variables()
@@ -903,7 +932,7 @@ def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfT
     """POST a real signed `webhook.test` envelope to the endpoint and report what happened."""
     secrets = webhook_source_active_secrets(source=source)
     if not secrets:
-        return SelfTestResult(False, None, 0, _("no active secret to sign with"))
+        return SelfTestResult(False, None, 0, message("webhooks.self_test.no_secret"))
     now = timezone.now()
     body = json.dumps(
         {
@@ -929,7 +958,10 @@ def webhook_self_test_send(*, source: WebhookSource, endpoint_url: str) -> SelfT
     except requests.RequestException as exc:
         elapsed_ms = round((time.monotonic() - started) * 1000)
         return SelfTestResult(
-            False, None, elapsed_ms, _("no answer: %(error)s") % {"error": type(exc).__name__}
+            False,
+            None,
+            elapsed_ms,
+            message("webhooks.self_test.no_answer", error=type(exc).__name__),
         )
     elapsed_ms = round((time.monotonic() - started) * 1000)
     ok, detail = _self_test_outcome(response)

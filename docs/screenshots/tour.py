@@ -65,15 +65,23 @@ bergen = Organization.objects.get(slug="hlf-bergen")
 kari = Member.objects.get(organization=oslo, first_name="Kari")
 now = timezone.now()
 if not InboundEvent.objects.exists():
+    # Outcomes as the sync stores them: codes, rendered in the reader's language.
+    from organizations.messages import field_name, message, role
+
+    subject = message("sync.subject.member", id=kari.portal_member_id)
+    roles = [role(r) for r in ("member", "peer_mentor", "coordinator", "org_admin")]
     rows = [
-        (oslo, "member.updated", "succeeded", "Medlem oppdatert: e-post og telefon.", 1.4),
-        (oslo, "enrollment.created", "succeeded", "Påmelding til Likepersonkurs lagret.", 0.8),
+        (oslo, "member.updated", "succeeded",
+         message("sync.updated", subject=subject,
+                 fields=[field_name("email"), field_name("phone")]), 1.4),
+        (oslo, "enrollment.created", "succeeded",
+         message("sync.enrollment_created",
+                 subject=message("sync.subject.enrollment", id="e-1"),
+                 course="Likepersonkurs", status="enrolled"), 0.8),
         (oslo, "member.updated", "failed",
-         "Medlem %s: role 'boss' er ikke en av member, peer_mentor, coordinator, org_admin. "
-         "Min Side sendte en rolle appen ikke kjenner; rett rollen i Min Side og send "
-         "hendelsen på nytt." % kari.portal_member_id, 2.1),
+         message("sync.role_invalid", subject=subject, value="'boss'", choices=roles), 2.1),
         (oslo, "member.created", "pending", "", None),
-        (bergen, "member.updated", "succeeded", "Medlem oppdatert.", 61.0),
+        (bergen, "member.updated", "succeeded", message("sync.no_change", subject=subject), 61.0),
     ]
     for index, (org, kind, status, outcome, lag) in enumerate(rows):
         received = now - timedelta(minutes=30 - index)

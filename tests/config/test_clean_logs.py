@@ -90,7 +90,7 @@ def test_logs_of_a_full_run_hold_no_secret_and_no_payload_value(
         return {"succeeded", "failed"} <= statuses
 
     assert servers.wait_until(applied_and_failed, timeout=90), list(
-        InboundEvent.objects.values_list("status", "outcome")
+        [(event.status, event.outcome) for event in InboundEvent.objects.all()]
     )
     # The crashing event gets a little longer to end up wherever it ends up; its log
     # lines are what this test is about.

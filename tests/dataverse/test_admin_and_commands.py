@@ -12,7 +12,7 @@ from dataverse.services import reconcile_pass_run
 from dataverse.tasks import reconcile_due, reconcile_source
 from sync.models import InboundEvent
 from tests.dataverse.conftest import CLIENT_SECRET, contact, inbox_apply
-from tests.support.isolation import assert_admin_hidden
+from tests.support.isolation import assert_admin_hidden, isolation_test
 from tests.webhooks.factories import WebhookSourceFactory
 
 pytestmark = pytest.mark.usefixtures("wakeups")
@@ -233,6 +233,9 @@ def test_admin_adds_a_connection_and_refuses_plain_http(as_global_admin, source_
     assert DataverseConnection.objects.get(source=source_a).client_secret_last4 == "9f3k"
 
 
+@isolation_test(
+    "admin:dataverse_dataverseconnection_changelist", "admin:dataverse_reconcilepass_changelist"
+)
 def test_organisation_admins_never_see_connections_or_passes(as_org_admin_a, connection_a):
     record = reconcile_pass_run(source=connection_a.source)
     assert_admin_hidden(as_org_admin_a, connection_a)

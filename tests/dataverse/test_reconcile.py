@@ -327,9 +327,88 @@ def test_a_webhook_and_a_reconciliation_row_for_the_same_change_apply_once(
 
     member.refresh_from_db()
     assert member.last_name == "Nordmann"
-    outcomes = list(InboundEvent.objects.order_by("received_at").values_list("outcome", flat=True))
-    assert "updated last_name" in outcomes[0]
+    outcomes = [event.outcome for event in InboundEvent.objects.order_by("received_at")]
+    assert "updated last name" in outcomes[0]
     assert "no change" in outcomes[1]
+
+
+def test_a_webhook_waiting_for_the_workers_and_a_pass_for_the_same_change_heal_nothing(
+    connection_a, source_a, org_a, fake_dataverse, wakeups, django_capture_on_commit_callbacks
+):
+    member = MemberFactory(
+        organization=org_a,
+        portal_member_id=KARI,
+        first_name="Kari",
+        last_name="Old",
+        email="kari@example.no",
+        role="peer_mentor",
+        joined_on="2024-03-01",
+    )
+    fake_dataverse.upsert("contacts", contact(KARI))
+    row = fake_dataverse.tables["contacts"].rows[KARI]
+    # The webhook for the change is stored, not yet applied, when the pass reads the row.
+    webhook = event_store(
+        org_a,
+        [
+            {
+                "type": "membership.updated",
+                "occurred_at": row["modifiedon"].replace("Z", "+00:00"),
+                "data": {"member_id": KARI, "last_name": "Nordmann"},
+            }
+        ],
+    )
+    wakeups.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record = _pass(source_a)  # the page is recorded in bulk: one wake-up for all of it
+    assert (record.events_recorded, wakeups) == (1, ["commit"])
+    assert _pass(source_a, full=True).events_recorded == 0  # the same row state: known id
+
+    assert inbox_apply() == ["succeeded", "skipped"]
+    member.refresh_from_db()
+    assert member.last_name == "Nordmann"
+    webhook.refresh_from_db()
+    assert "updated last_name" in webhook.outcome
+    healing = InboundEvent.objects.get(origin="reconciliation")
+    assert "no change" in healing.outcome
+    # The webhook brought the change: nothing was healed.
+    assert inbound_event_healed_count() == 0
+    assert reconcile_pass_outcome(record=record).healed == 0
+
+
+def test_bulk_recording_skips_known_webhook_ids_and_stores_the_rest(
+    org_a, wakeups, django_capture_on_commit_callbacks
+):
+    from sync.services import EventToRecord, inbound_events_record_bulk
+
+    def item(webhook_id, failure=None):
+        normalized = [
+            {"type": "membership.created", "occurred_at": None, "data": {"member_id": webhook_id}}
+        ]
+        return EventToRecord(org_a, webhook_id, {"id": webhook_id}, normalized, failure=failure)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = inbound_events_record_bulk(
+            source_identifier="hlf-alpha",
+            payload_format="dataverse_row",
+            origin="reconciliation",
+            events=[item("a"), item("b", failure="unroutable")],
+        )
+        again = inbound_events_record_bulk(
+            source_identifier="hlf-alpha",
+            payload_format="dataverse_row",
+            origin="reconciliation",
+            events=[item("a"), item("c")],
+        )
+
+    assert (stored, again) == ({"a", "b"}, {"c"})
+    assert wakeups == ["commit", "commit"]
+    events = {e.webhook_id: e for e in InboundEvent.objects.all()}
+    assert sorted(events) == ["a", "b", "c"]
+    assert (events["b"].status, events["b"].outcome) == ("failed", "unroutable")
+    assert events["a"].status == "pending"
+    assert events["a"].subject_ids == "a"
+    assert events["a"].event_type == "membership.created"
 
 
 def test_the_same_row_read_by_two_passes_is_recorded_once(connection_a, source_a, three_contacts):

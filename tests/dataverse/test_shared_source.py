@@ -98,3 +98,43 @@ def test_a_deleted_contact_of_a_shared_source_is_deactivated_where_it_is(
     member = Member.objects.get(portal_member_id="c-1")
     assert (member.organization, member.is_active) == (org_b, False)
     assert member.deactivation_reason == "deleted in Dynamics"
+
+
+def test_an_enrollment_of_a_member_not_known_yet_waits_for_it_then_heals(
+    shared, org_b, fake_dataverse
+):
+    # The member's contact has no account yet: unroutable. Its enrollment is not — it
+    # waits for the member like any event for an unknown member (SPEC §5).
+    fake_dataverse.upsert("contacts", contact("c-late", _parentcustomerid_value=None))
+    fake_dataverse.upsert(
+        "hlf_courseenrollments",
+        {
+            "hlf_courseenrollmentid": "e-9",
+            "_hlf_contactid_value": "c-late",
+            "hlf_status": 100000000,
+        },
+    )
+
+    record = reconcile_pass_run(source=shared)
+
+    assert [table["unroutable"] for table in record.tables] == [1, 0]
+    enrollment_event = InboundEvent.objects.get(subject_ids__contains="e-9")
+    assert (enrollment_event.organization, enrollment_event.status) == (None, "pending")
+    assert inbox_apply() == ["pending"]
+    enrollment_event.refresh_from_db()
+    assert "member c-late is not known in any organisation of source hlf-dynamics yet" in (
+        enrollment_event.outcome
+    )
+
+    # The contact gets its account in Dynamics; the next pass creates the member in
+    # HLF Beta, and the waiting enrollment follows it there.
+    fake_dataverse.upsert("contacts", {"contactid": "c-late", "_parentcustomerid_value": ACC_B})
+    reconcile_pass_run(source=shared)
+    inbox_apply()
+    InboundEvent.objects.filter(pk=enrollment_event.pk).update(next_attempt_at=None)
+    assert inbox_apply() == ["succeeded"]
+
+    enrollment = CourseEnrollment.objects.get(portal_enrollment_id="e-9")
+    assert (enrollment.organization, enrollment.member.organization) == (org_b, org_b)
+    enrollment_event.refresh_from_db()
+    assert (enrollment_event.organization, enrollment_event.origin) == (org_b, "reconciliation")

@@ -45,14 +45,15 @@ def apply(org, event_type, data, *, occurred_at=p.T0, received_at=None):
 @pytest.mark.parametrize("value", ["Kari\ud800", "Ka\x00ri", "\udfff"])
 @pytest.mark.parametrize("field", ["first_name", "last_name", "phone"])
 def test_unstorable_text_fails_the_event_with_a_readable_reason(org_a, field, value):
-    with pytest.raises(EventInvalid, match=f"{field} contains characters that cannot be stored"):
+    label = field.replace("_", " ")
+    with pytest.raises(EventInvalid, match=f"{label} contains characters that cannot be stored"):
         apply(org_a, "membership.created", {"member_id": p.MEMBER_ID, field: value})
     assert not Member.objects.exists()
 
 
 @pytest.mark.parametrize("value", ["m\ud800", "m\x00"])
 def test_unstorable_member_id_fails_the_event(org_a, value):
-    with pytest.raises(EventInvalid, match="member_id contains characters"):
+    with pytest.raises(EventInvalid, match="Min Side member id contains characters"):
         apply(org_a, "membership.created", {"member_id": value})
 
 
@@ -80,7 +81,7 @@ def test_lone_surrogate_first_name_event_fails_at_once_through_the_pipeline(org_
 
     assert event.status == Status.FAILED
     assert event.attempts == 1
-    assert "first_name contains characters that cannot be stored" in event.outcome
+    assert "first name contains characters that cannot be stored" in event.outcome
 
 
 def test_10_kb_member_id_event_fails_at_once_through_the_pipeline(org_a):
@@ -97,7 +98,7 @@ def test_10_kb_member_id_event_fails_at_once_through_the_pipeline(org_a):
 def test_value_the_database_still_refuses_fails_the_event(org_a):
     with (
         mock.patch.object(Member, "save", side_effect=DataError("value too long")),
-        pytest.raises(EventInvalid, match="database refused a value"),
+        pytest.raises(EventInvalid, match="the database refused it"),
     ):
         apply(org_a, "membership.created", {"member_id": p.MEMBER_ID})
 
@@ -108,7 +109,8 @@ def test_odd_values_are_quoted_short_in_the_outcome(org_a):
         deep = [deep, "x" * 1000]
     with pytest.raises(EventInvalid) as raised:
         apply(org_a, "membership.created", {"member_id": p.MEMBER_ID, "role": deep})
-    assert len(str(raised.value)) < 300
+    # Bounded however deep the value: the quoted part is cut, the rest is the catalogue's.
+    assert len(str(raised.value)) < 400
 
 
 def test_deactivation_reason_with_nul_still_deactivates(org_a):

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sync.models import InboundEvent
+from tests.support.isolation import isolation_test
 from tests.webhooks.factories import OTHER_SECRET, deliver, envelope, signed
 from webhooks.models import WebhookRejection, WebhookRejectionRollup
 from webhooks.services import webhook_rejection_rollup_flush
@@ -125,6 +126,7 @@ def test_roll_up_counts_add_up_per_minute_and_reason(client, source_a):
     assert counts == {"invalid_signature": 5, "malformed_payload": 1}
 
 
+@isolation_test("admin:webhooks_webhookrejectionrollup_changelist")
 def test_roll_ups_are_for_global_admins_only(as_org_admin_a, source_a):
     from tests.support.isolation import assert_admin_hidden
 

@@ -11,6 +11,7 @@ from monitoring.models import Alert
 from monitoring.services import alerts_evaluate
 from sync.models import WorkerHeartbeat
 from tests.monitoring.conftest import accepted
+from tests.support.isolation import isolation_test
 
 pytestmark = pytest.mark.django_db
 INDEX = "admin:index"
@@ -82,6 +83,7 @@ def test_sync_status_panel_carries_the_scoped_warning(all_healthy, as_org_admin_
     assert "Min Side cannot reach the integration since" in html
 
 
+@isolation_test("admin:monitoring_alert_changelist", "admin:monitoring_endpointprobe_changelist")
 def test_alerts_and_probes_are_hidden_from_organisation_admins(as_org_admin_a, all_healthy):
     from monitoring.models import EndpointProbe
     from tests.support.isolation import assert_admin_hidden

@@ -69,4 +69,4 @@ def test_the_source_page_lists_self_tests_with_their_result(as_global_admin, sou
     html = as_global_admin.get(url).content.decode()
     assert 'id="self-tests"' in html
     assert "accepted (" in html
-    assert "refused: invalid_signature" in html
+    assert "refused: Invalid signature" in html  # the reason as people read it

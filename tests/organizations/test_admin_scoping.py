@@ -18,25 +18,30 @@ from tests.support.isolation import (
     assert_admin_hidden,
     assert_admin_isolated,
     assert_admin_sees_all,
+    isolation_test,
 )
 
 
+@isolation_test("admin:organizations_organization_changelist")
 def test_organization_admin_sees_only_own_organization(as_org_admin_a, org_a, org_b):
     assert_admin_isolated(as_org_admin_a, own=org_a, other=org_b, marker=lambda o: o.name)
 
 
+@isolation_test("admin:organizations_member_changelist")
 def test_organization_admin_sees_only_own_members(as_org_admin_a, member_a, member_b):
     assert_admin_isolated(
         as_org_admin_a, own=member_a, other=member_b, marker=lambda m: m.last_name
     )
 
 
+@isolation_test("admin:organizations_courseenrollment_changelist")
 def test_organization_admin_sees_only_own_enrollments(as_org_admin_a, member_a, member_b):
     own = CourseEnrollmentFactory(member=member_a, course_name="Alpha course")
     other = CourseEnrollmentFactory(member=member_b, course_name="Beta course")
     assert_admin_isolated(as_org_admin_a, own=own, other=other, marker=lambda e: e.course_name)
 
 
+@isolation_test("admin:organizations_organizationadministrator_changelist")
 def test_administrator_assignments_are_global_only(as_org_admin_a, org_admin_a):
     assert_admin_hidden(as_org_admin_a, org_admin_a.administered_organizations.first())
 

@@ -7,7 +7,12 @@ from portal_integration.models import Feature, PlatformTemplate, PortalConfigura
 from portal_integration.services import FeatureSetting, portal_configuration_update
 from tests.factories import MemberFactory
 from tests.portal_integration.conftest import hand_to_portal
-from tests.support.isolation import admin_url, assert_admin_hidden, assert_admin_isolated
+from tests.support.isolation import (
+    admin_url,
+    assert_admin_hidden,
+    assert_admin_isolated,
+    isolation_test,
+)
 
 LINK = "https://minside.hlf.no/kurs?medlem={member_id}&org={organization}&lang={locale}"
 
@@ -42,6 +47,7 @@ def _post_data(organization, **overrides) -> dict:
 # --- isolation helpers, one line per admin ----------------------------------------------
 
 
+@isolation_test("admin:portal_integration_portalconfiguration_changelist")
 def test_config_screen_is_isolated_per_organisation(as_org_admin_a, org_a, org_b):
     assert_admin_isolated(
         as_org_admin_a,
@@ -51,6 +57,10 @@ def test_config_screen_is_isolated_per_organisation(as_org_admin_a, org_a, org_b
     )
 
 
+@isolation_test(
+    "admin:portal_integration_platformtemplate_changelist",
+    "admin:portal_integration_feature_changelist",
+)
 def test_template_and_features_are_hidden_from_organisation_admins(as_org_admin_a, db):
     assert_admin_hidden(as_org_admin_a, PlatformTemplate.objects.get())
     assert_admin_hidden(as_org_admin_a, Feature.objects.first())

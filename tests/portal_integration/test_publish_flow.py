@@ -15,6 +15,7 @@ from portal_integration.services import (
     portal_configuration_update,
 )
 from tests.portal_integration.conftest import hand_to_portal
+from tests.support.isolation import isolation_test
 
 HOSTS = ["minside.hlf.no"]
 LINK = "https://minside.hlf.no/kurs?m={member_id}"
@@ -216,6 +217,11 @@ def test_two_admins_editing_at_once_keep_the_conflict_warning(as_org_admin_a, or
     assert configuration.version == 2
 
 
+@isolation_test(
+    "admin:portal_integration_portalconfiguration_publish",
+    "admin:portal_integration_portalconfiguration_preview",
+    "admin:portal_integration_portalconfiguration_restore",
+)
 def test_a_draft_cannot_be_published_into_another_organisation(
     as_org_admin_a, org_a, org_b, org_admin_a
 ):

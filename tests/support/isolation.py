@@ -1,5 +1,7 @@
 """Reusable organisation-isolation checks for admin screens (one line per admin)."""
 
+import functools
+
 from django.urls import reverse
 
 
@@ -39,3 +41,56 @@ def assert_admin_hidden(client, obj) -> None:
     """The screen does not exist for this user at all (global-admin-only data)."""
     assert client.get(admin_url(obj, "changelist")).status_code == 403
     assert client.get(admin_url(obj)).status_code in (403, 404)
+
+
+# --- the isolation registry ---------------------------------------------------------------
+# A test proving two-organisation isolation for a screen or route declares it with
+# `@isolation_test("admin:sync_inboundevent_changelist", ...)` (URL names, as `reverse`
+# takes them). tests/test_tenancy_coverage.py reads these declarations from the test
+# sources and fails for any registered ModelAdmin, custom admin URL or /api/v1/ route
+# without one. The decorator also fails the test itself unless it really requested each
+# declared URL, so a declaration cannot drift away from what the test does.
+
+ISOLATION_DECORATOR = "isolation_test"
+
+
+def _requested_view_names(environ) -> str | None:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(environ.get("PATH_INFO", "")).view_name
+    except Resolver404:
+        return None
+
+
+def isolation_test(*url_names: str):
+    if not url_names or not all(isinstance(name, str) for name in url_names):
+        raise TypeError("isolation_test takes the URL names the test proves isolation for")
+
+    def decorate(test):
+        @functools.wraps(test)
+        def wrapper(*args, **kwargs):
+            from django.core.signals import request_started
+
+            requested: set[str] = set()
+
+            def record(sender, environ=None, **_kwargs):
+                name = _requested_view_names(environ or {})
+                if name:
+                    requested.add(name)
+
+            request_started.connect(record, weak=False)
+            try:
+                result = test(*args, **kwargs)
+            finally:
+                request_started.disconnect(record)
+            missing = sorted(set(url_names) - requested)
+            assert not missing, (
+                f"{test.__name__} declares isolation for {missing} but never requested them"
+            )
+            return result
+
+        wrapper.isolation_targets = url_names
+        return wrapper
+
+    return decorate

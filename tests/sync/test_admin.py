@@ -12,6 +12,7 @@ from tests.support.isolation import (
     assert_admin_hidden,
     assert_admin_isolated,
     assert_admin_sees_all,
+    isolation_test,
 )
 from tests.sync import payloads as p
 from tests.sync.conftest import event_store
@@ -27,7 +28,9 @@ def failed_event(org, member_id, *, outcome="Member x: role 'boss' is not one of
             "role.updated", {"member_id": member_id, "role": "boss", "email": "kari@example.no"}
         ),
     )
-    InboundEvent.objects.filter(pk=event.pk).update(status=Status.FAILED, outcome=outcome)
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=Status.FAILED, outcome_code="legacy", outcome_params={"text": outcome}
+    )
     event.refresh_from_db()
     return event
 
@@ -37,6 +40,7 @@ def events(org_a, org_b):
     return failed_event(org_a, "alpha-member-1"), failed_event(org_b, "beta-member-1")
 
 
+@isolation_test("admin:sync_inboundevent_changelist")
 def test_org_admin_sees_only_own_events_and_payloads(as_org_admin_a, events):
     own, other = events
     assert_admin_isolated(as_org_admin_a, own=own, other=other, marker=lambda e: e.webhook_id)
@@ -112,6 +116,7 @@ def test_bulk_reprocess_asks_first_then_reports_with_a_plural_message(
     assert wakeups == ["commit"]  # one wake-up for the whole bulk action
 
 
+@isolation_test("admin:sync_inboundevent_reprocess")
 def test_reprocess_is_scoped_to_the_admins_organisation(as_org_admin_a, events, wakeups):
     own, other = events
 
@@ -157,6 +162,7 @@ def test_no_reprocess_button_or_action_effect_on_events_that_did_not_fail(as_glo
     assert event.status == Status.SUCCEEDED
 
 
+@isolation_test("admin:sync_workerheartbeat_changelist")
 def test_worker_heartbeats_are_global_only(as_org_admin_a, client, global_admin):
     beat = WorkerHeartbeat.objects.create(hostname="worker-1")
     assert_admin_hidden(as_org_admin_a, beat)

@@ -117,7 +117,7 @@ def test_membership_updated(kari, org_a, source):
     assert kari.first_name == "Kari-Anne"
     assert kari.last_name == "Nordmann"  # absent fields are left alone
     assert kari.source_updated_at == p.T0
-    assert event.outcome == f"Member {p.MEMBER_ID}: updated first_name"
+    assert event.outcome == f"Member {p.MEMBER_ID}: updated first name"
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -137,7 +137,9 @@ def test_role_updated_changes_app_access_only(kari, org_a, source):
     kari.refresh_from_db()
     user.refresh_from_db()
     assert kari.role == Member.Role.ORG_ADMIN
-    assert event.outcome == f"Member {p.MEMBER_ID}: role changed from member to org_admin"
+    assert event.outcome == (
+        f"Member {p.MEMBER_ID}: role changed from Member to Organisation administrator"
+    )
     # Admin rights are never granted by an event (SPEC §1).
     assert (user.is_staff, user.is_superuser, user.groups.count()) == (False, False, 0)
     assert not kari.organization.administrators.filter(user=user).exists()

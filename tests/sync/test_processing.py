@@ -69,7 +69,7 @@ def test_the_same_event_applied_twice_changes_nothing(kari, org_a):
     kari.refresh_from_db()
     assert (kari.role, kari.source_updated_at, kari.updated_at) == state
     assert duplicate.status == Status.SUCCEEDED
-    assert duplicate.outcome == f"Member {p.MEMBER_ID}: role already coordinator"
+    assert duplicate.outcome == f"Member {p.MEMBER_ID}: role already Coordinator"
     first.refresh_from_db()
     assert (again.status, first.attempts) == (Status.SUCCEEDED, 1)  # finished: not re-run
 
@@ -128,10 +128,14 @@ def test_a_bad_role_fails_at_once_with_a_readable_outcome(kari, org_a, retries):
     assert status == Status.FAILED
     assert retries == []
     assert event.status == Status.FAILED
+    # In HLF's words: the role names people use, and who must correct it.
     assert event.outcome == (
-        f"Member {p.MEMBER_ID}: role 'boss' is not one of member, peer_mentor, coordinator, "
-        "org_admin"
+        f"Member {p.MEMBER_ID}: Min Side sent the role 'boss', which the Likeperson app does "
+        "not have (it knows Member, Peer mentor, Coordinator, Organisation administrator)"
     )
+    assert event.outcome_code == "sync.role_invalid"
+    assert event.outcome_retryable is False
+    assert event.outcome_advice.startswith("Correct the role in Min Side")
     assert (event.attempts, event.next_attempt_at) == (1, None)
     kari.refresh_from_db()
     assert kari.role == Member.Role.MEMBER
@@ -140,24 +144,32 @@ def test_a_bad_role_fails_at_once_with_a_readable_outcome(kari, org_a, retries):
 @pytest.mark.parametrize(
     ("event_type", "data", "needle"),
     [
-        ("membership.created", {"first_name": "Kari"}, "Member: member_id is missing"),
-        ("role.updated", {"member_id": p.MEMBER_ID}, "role is missing"),
+        (
+            "membership.created",
+            {"first_name": "Kari"},
+            "Member: the event has no Min Side member id",
+        ),
+        ("role.updated", {"member_id": p.MEMBER_ID}, "the event has no role"),
         (
             "membership.created",
             {"member_id": p.MEMBER_ID, "joined_on": "2026-02-30"},
-            "joined_on '2026-02-30' is not a date",
+            "joined on '2026-02-30' is not a date",
         ),
         (
             "membership.created",
             {"member_id": p.MEMBER_ID, "email": "not-an-email"},
-            "email 'not-an-email' is not a valid email address",
+            "the e-mail address 'not-an-email' is not valid",
         ),
         (
             "membership.created",
             {"member_id": p.MEMBER_ID, "phone": 4740000000},
             "phone must be text",
         ),
-        ("course_enrollment.created", {"enrollment_id": p.ENROLLMENT_ID}, "member_id is missing"),
+        (
+            "course_enrollment.created",
+            {"enrollment_id": p.ENROLLMENT_ID},
+            "has no Min Side member id",
+        ),
         (
             "course_enrollment.updated",
             {"enrollment_id": p.ENROLLMENT_ID, "member_id": p.MEMBER_ID, "status": "7"},

@@ -174,6 +174,6 @@ def test_a_worker_killed_while_holding_an_event_loses_nothing(transactional_db, 
 
     kari.refresh_from_db()
     assert event.status == Status.SUCCEEDED, event.outcome
-    assert event.outcome == f"Member {p.MEMBER_ID}: role changed from member to coordinator"
+    assert event.outcome == f"Member {p.MEMBER_ID}: role changed from Member to Coordinator"
     assert event.attempts == (1 if sqlite else 2)
     assert kari.role == "coordinator"

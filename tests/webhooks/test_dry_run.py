@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from organizations.models import CourseEnrollment, Member
 from sync.models import InboundEvent
 from tests.factories import MemberFactory, UserFactory
-from tests.support.isolation import assert_admin_hidden
+from tests.support.isolation import assert_admin_hidden, isolation_test
 from tests.webhooks.factories import WebhookSourceFactory, dataverse_fixture, envelope
 from webhooks.dry_run import webhook_payload_dry_run
 from webhooks.models import WebhookDryRun, WebhookRejection
@@ -146,6 +146,7 @@ def test_try_a_payload_page(as_global_admin, source):
     assert Member.objects.count() == 0
 
 
+@isolation_test("admin:webhooks_webhookdryrun_changelist")
 def test_try_a_payload_is_for_global_admins_only(as_org_admin_a, source):
     url = reverse("admin:webhooks_webhookdryrun_changelist")
     assert as_org_admin_a.get(url).status_code == 403

@@ -149,17 +149,68 @@ def test_an_enrollment_goes_to_its_members_organisation(client, shared, org_b):
     assert CourseEnrollment.objects.get().organization == org_b
 
 
-def test_an_enrollment_of_an_unknown_member_is_unroutable(client, shared):
+def _enrollment_body(*, without: str = "") -> dict:
+    columns = p.enrollment_columns()
+    columns.pop(without, None)
     body = p.dataverse_body(
-        entity="hlf_courseenrollment",
-        message="Create",
-        entity_id=p.ENROLLMENT_ID,
-        target=p.enrollment_columns(),
+        entity="hlf_courseenrollment", message="Create", entity_id=p.ENROLLMENT_ID, target=columns
     )
     body["OrganizationId"] = SOURCE
-    event = send(client, body)
+    return body
+
+
+def _apply(event) -> str:
+    from sync.services import inbound_event_apply
+
+    return inbound_event_apply(event_id=event.pk).status
+
+
+def test_an_enrollment_of_a_member_not_known_yet_waits_and_follows_the_member(
+    client, shared, org_b
+):
+    event = send(client, _enrollment_body())
+
+    # Not failed as unroutable: its member's create may still be on its way (SPEC §5).
+    assert (event.organization, event.status) == (None, InboundEvent.Status.PENDING)
+    assert _apply(event) == InboundEvent.Status.PENDING
+    event.refresh_from_db()
     assert event.organization is None
-    assert "not known in any organisation of source hlf-dynamics" in event.outcome
+    assert event.outcome.startswith(
+        f"Waiting: member {KARI} is not known in any organisation of source hlf-dynamics yet"
+    )
+    assert event.next_attempt_at is not None
+
+    # The member appears in HLF Beta: the retry routes the enrollment through it.
+    MemberFactory(organization=org_b, portal_member_id=KARI)
+    InboundEvent.objects.filter(pk=event.pk).update(next_attempt_at=None)
+    assert _apply(event) == InboundEvent.Status.SUCCEEDED
+    event.refresh_from_db()
+    assert event.organization == org_b
+    assert set(event.subject_ids.split()) == {p.ENROLLMENT_ID, KARI}
+    enrollment = CourseEnrollment.objects.get()
+    assert (enrollment.organization, enrollment.member.organization) == (org_b, org_b)
+
+
+def test_an_enrollment_whose_member_never_comes_fails_after_the_window(client, shared):
+    event = send(client, _enrollment_body())
+    InboundEvent.objects.filter(pk=event.pk).update(
+        received_at=event.received_at - timedelta(minutes=11)
+    )
+
+    assert _apply(event) == InboundEvent.Status.FAILED
+    event.refresh_from_db()
+    assert (event.organization, event.outcome) == (
+        None,
+        f"member {KARI} is not known in any organisation of source hlf-dynamics",
+    )
+    assert not CourseEnrollment.objects.exists()
+
+
+def test_an_enrollment_naming_no_member_is_unroutable_at_once(client, shared):
+    event = send(client, _enrollment_body(without="hlf_contactid"))
+
+    assert (event.organization, event.status) == (None, InboundEvent.Status.FAILED)
+    assert "cannot be routed to an organisation of source hlf-dynamics" in event.outcome
 
 
 def test_an_envelope_on_a_shared_source_names_its_organisation(client, shared, org_b):
@@ -425,6 +476,140 @@ def test_a_member_moved_back_gets_the_old_record_reactivated(client, shared, org
     assert (kari.is_active, kari.deactivation_reason, kari.deactivated_at) == (True, "", None)
     beta = Member.objects.get(organization=org_b, portal_member_id=KARI)
     assert (beta.is_active, beta.deactivation_reason) == (False, "moved to HLF Alpha")
+
+
+def test_a_stale_transfer_that_also_deactivates_is_skipped_whole(client, shared, org_a, org_b):
+    org_c = OrganizationFactory(slug="hlf-gamma", name="HLF Gamma")
+    webhook_source_join(organization=org_c, identifier=SOURCE, routing_value=ACC_C)
+    MemberFactory(organization=org_a, portal_member_id=KARI, source_updated_at=p.T0)
+    _moved(client, old=ACC_B, new=ACC_C, at=p.T0 + timedelta(hours=2))
+    inbox_apply()
+
+    # A→B, older, also deactivated the contact: one transfer carrying the deactivation.
+    late = _moved(client, old=ACC_A, new=ACC_B, at=p.T0 + timedelta(hours=1), statecode=p.option(1))
+
+    assert [item["type"] for item in late.normalized] == ["membership.moved"]
+    assert late.normalized[0]["data"]["is_active"] is False
+    assert inbox_apply() == ["skipped"]  # not pending for a member that is not in HLF Beta
+    records = {m.organization.slug: m.is_active for m in Member.objects.all()}
+    assert records == {"hlf-alpha": False, "hlf-gamma": True}
+
+
+def test_a_transfer_that_also_deactivates_moves_the_member_inactive(client, shared, org_a, org_b):
+    MemberFactory(organization=org_a, portal_member_id=KARI, source_updated_at=p.T0)
+
+    _moved(client, old=ACC_A, new=ACC_B, at=p.T0 + timedelta(hours=1), statecode=p.option(1))
+
+    assert inbox_apply() == ["succeeded"]
+    alpha = Member.objects.get(organization=org_a)
+    beta = Member.objects.get(organization=org_b)
+    assert (alpha.is_active, alpha.deactivation_reason) == (False, "moved to HLF Beta")
+    assert beta.is_active is False
+
+
+# A member's history across three organisations of one shared source, as Dynamics sends it.
+HISTORY = [
+    # 1. created in HLF Alpha
+    {
+        "message": "Create",
+        "target": {
+            "parentcustomerid": account(ACC_A),
+            "firstname": "Kari",
+            "lastname": "Nordmann",
+            "hlf_approle": p.option(p.ROLE_OPTIONS["member"]),
+            "statecode": p.option(0),
+        },
+    },
+    # 2. made coordinator in HLF Alpha
+    {
+        "target": {"hlf_approle": p.option(p.ROLE_OPTIONS["coordinator"])},
+        "pre": {"hlf_approle": p.option(p.ROLE_OPTIONS["member"])},
+        "post": {"parentcustomerid": account(ACC_A), "firstname": "Kari"},
+    },
+    # 3. moved to HLF Beta and deactivated in the same change
+    {
+        "target": {"parentcustomerid": account(ACC_B), "statecode": p.option(1)},
+        "pre": {"parentcustomerid": account(ACC_A), "statecode": p.option(0)},
+        "post": {"firstname": "Kari", "lastname": "Nordmann"},
+    },
+    # 4. moved on to HLF Gamma
+    {
+        "target": {"parentcustomerid": account(ACC_C)},
+        "pre": {"parentcustomerid": account(ACC_B)},
+        "post": {"firstname": "Kari", "lastname": "Nordmann"},
+    },
+    # 5. in HLF Gamma: renamed, made peer mentor, active again
+    {
+        "target": {
+            "lastname": "Hansen",
+            "hlf_approle": p.option(p.ROLE_OPTIONS["peer_mentor"]),
+            "statecode": p.option(0),
+        },
+        "pre": {
+            "lastname": "Nordmann",
+            "hlf_approle": p.option(p.ROLE_OPTIONS["coordinator"]),
+            "statecode": p.option(1),
+        },
+        "post": {"parentcustomerid": account(ACC_C), "firstname": "Kari"},
+    },
+]
+
+
+def _orders() -> list[tuple[int, ...]]:
+    import itertools
+    import random
+
+    every = list(itertools.permutations(range(len(HISTORY))))
+    # In order, reversed, two that once ended pending (a change waiting for a member that
+    # had moved on), and a fixed sample; all 120 orders pass (run with `every` to check).
+    hard = [(1, 2, 0, 3, 4), (4, 1, 2, 0, 3)]
+    return [tuple(range(5)), tuple(reversed(range(5))), *hard, *random.Random(11).sample(every, 8)]
+
+
+def _apply_due() -> list[str]:
+    """What the drain does once the retries fall due (time is not waited for here)."""
+    InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).update(next_attempt_at=None)
+    return inbox_apply()
+
+
+@pytest.mark.parametrize("order", _orders(), ids=lambda order: "".join(str(i + 1) for i in order))
+def test_shuffled_delivery_across_organisations_ends_in_the_newest_state(
+    client, shared, org_a, org_b, order
+):
+    org_c = OrganizationFactory(slug="hlf-gamma", name="HLF Gamma")
+    webhook_source_join(organization=org_c, identifier=SOURCE, routing_value=ACC_C)
+    delivered = []
+    for index in order:
+        step = HISTORY[index]
+        body = contact_body(
+            step.get("message", "Update"),
+            target=step["target"],
+            pre=step.get("pre"),
+            post=step.get("post"),
+            occurred_at=p.T0 + timedelta(minutes=10 * index),
+        )
+        delivered.append(send(client, body))
+        _apply_due()  # the workers, seconds later
+    for _round in range(3):  # events that waited for their member get their retries
+        _apply_due()
+
+    statuses = {
+        event.status for event in InboundEvent.objects.filter(pk__in=[e.pk for e in delivered])
+    }
+    assert statuses <= {"succeeded", "skipped"}, list(
+        InboundEvent.objects.values_list("status", "outcome")
+    )
+    active = Member.objects.filter(portal_member_id=KARI, is_active=True)
+    [kari] = active  # active in exactly one organisation: the newest event's
+    assert (kari.organization, kari.first_name, kari.last_name, kari.role) == (
+        org_c,
+        "Kari",
+        "Hansen",
+        "peer_mentor",
+    )
+    assert kari.source_updated_at == p.T0 + timedelta(minutes=40)
+    others = Member.objects.filter(portal_member_id=KARI).exclude(pk=kari.pk)
+    assert {record.organization for record in others} <= {org_a, org_b}
 
 
 def test_a_transfer_is_one_transaction(client, shared, org_a, org_b, monkeypatch):

@@ -1,4 +1,8 @@
-"""Seed a demo: two onboarded organisations, their admins, members and enrollments (idempotent)."""
+"""Seed a demo: two onboarded organisations, their admins, members and enrollments (idempotent).
+
+Both organisations are also on one shared source (SPEC §4.4), routed by their parent
+accounts, with a Dataverse connection to the fake Dataverse on loopback (docs/dataverse.md).
+"""
 
 from datetime import date
 
@@ -7,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from dataverse.models import DataverseConnection
+from dataverse.services import dataverse_connection_set
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.services import organization_administrator_assign
 from portal_integration.services import (
@@ -14,7 +20,9 @@ from portal_integration.services import (
     organization_integration_setup,
     organization_onboard,
 )
+from webhooks.models import SourceOrganization, WebhookSource
 from webhooks.selectors import webhook_source_for_organization
+from webhooks.services import webhook_source_join
 
 DEMO_ORGANIZATIONS = [
     {
@@ -32,7 +40,7 @@ DEMO_ORGANIZATIONS = [
 ]
 # A fixed, published secret so the webhook docs' examples work against the demo.
 DEMO_SOURCE_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLWhsZi1vc2xvLTMyYnl0ZXM="
-DEMO_INTEGRATIONS = {
+DEMO_INTEGRATIONS: dict[str, dict] = {
     "hlf-oslo": {
         "source_identifier": "hlf-oslo",
         "secret": DEMO_SOURCE_SECRET,
@@ -60,6 +68,22 @@ DEMO_MEMBERS = {
         ("5b0b7c59-0000-4000-8000-000000000001", "Per", "Solberg", "coordinator"),
         ("5b0b7c59-0000-4000-8000-000000000004", "Sigrid", "Lie", "member"),
     ],
+}
+# One Dynamics environment for both (SPEC §4.4): a contact goes to the organisation whose
+# local-chapter account is its parentcustomerid. Fixed values, so the docs' commands work.
+DEMO_SHARED_SOURCE = "hlf-dynamics"
+DEMO_SHARED_SECRET = "whsec_ZGVtby1zZWNyZXQtZm9yLWhsZi1keW5hbWljcy0zMmI="
+DEMO_ROUTING_VALUES = {
+    "hlf-oslo": "a1000000-0000-4000-8000-000000000001",
+    "hlf-bergen": "a1000000-0000-4000-8000-000000000002",
+}
+# The fake Dataverse's defaults (`python -m dataverse.fake_server`), on loopback only.
+DEMO_DATAVERSE = {
+    "environment_url": "http://127.0.0.1:8899",
+    "authority_url": "http://127.0.0.1:8899",
+    "tenant_id": "fake-tenant",
+    "client_id": "fake-client",
+    "client_secret": "fake-secret-value",
 }
 GLOBAL_ADMIN = ("admin", "admin")
 ORGANIZATION_ADMIN = ("orgadmin", "orgadmin", "hlf-oslo")
@@ -94,6 +118,29 @@ def _onboarded(spec: dict, integration: dict) -> tuple[Organization, str | None]
             return organization, None  # onboarded by an earlier run: keep what admins changed
         result = organization_integration_setup(organization=organization, **integration)
     return result.organization, None if integration["secret"] else result.secret
+
+
+def _shared_source(organizations: dict[str, Organization]) -> bool:
+    """Put the demo organisations on the shared source and connect it; True if it is new."""
+    created = not WebhookSource.objects.filter(identifier=DEMO_SHARED_SOURCE).exists()
+    source = None
+    for slug, value in DEMO_ROUTING_VALUES.items():
+        organization = organizations[slug]
+        source = WebhookSource.objects.filter(identifier=DEMO_SHARED_SOURCE).first()
+        if (
+            source
+            and SourceOrganization.objects.filter(source=source, organization=organization).exists()
+        ):
+            continue  # joined by an earlier run: keep what admins changed
+        source, _secret = webhook_source_join(
+            organization=organization,
+            identifier=DEMO_SHARED_SOURCE,
+            routing_value=value,
+            secret=None if source else DEMO_SHARED_SECRET,
+        )
+    if not DataverseConnection.objects.filter(source=source).exists():
+        dataverse_connection_set(source=source, **DEMO_DATAVERSE)
+    return created
 
 
 class Command(BaseCommand):
@@ -133,6 +180,8 @@ class Command(BaseCommand):
                     },
                 )
 
+        shared_created = _shared_source(organizations)
+
         _user(GLOBAL_ADMIN[0], GLOBAL_ADMIN[1], is_staff=True, is_superuser=True)
         org_admin = _user(ORGANIZATION_ADMIN[0], ORGANIZATION_ADMIN[1], is_staff=True)
         organization_administrator_assign(
@@ -154,5 +203,15 @@ class Command(BaseCommand):
             f"  App member:          {MEMBER_LOGIN[0]} / {MEMBER_LOGIN[1]}  API token {token.key}"
         )
         self.stdout.write(f"  Webhook source hlf-oslo secret:    {DEMO_SOURCE_SECRET}")
+        self.stdout.write(
+            f"  Shared source {DEMO_SHARED_SOURCE} secret:  {DEMO_SHARED_SECRET}"
+            + ("  (new)" if shared_created else "")
+        )
+        for slug, value in DEMO_ROUTING_VALUES.items():
+            self.stdout.write(f"    {slug} routing value (parent account):  {value}")
+        self.stdout.write(
+            f"    Dataverse connection: {DEMO_DATAVERSE['environment_url']} (the fake Dataverse; "
+            "start it as docs/dataverse.md says)"
+        )
         for slug, secret in generated_secrets.items():
             self.stdout.write(f"  Webhook source {slug} secret:  {secret}  (new, shown once)")

@@ -46,7 +46,7 @@ def single_column_indexes_create(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("organizations", "0002_portal_base_url_https"),
-        ("sync", "0008_event_self_test_purge_and_indexes"),
+        ("sync", "0009_outcome_as_message_code"),
     ]
 
     operations = [
