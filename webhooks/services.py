@@ -28,6 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 from organizations.messages import Message, message
 from organizations.models import Organization
 from sync.services import RecordPreconditionFailed, inbound_event_record
+from webhooks import messages as _catalogue  # noqa: F401 - registers the codes used below at import
 from webhooks import signing, validation
 from webhooks.crypto import ciphertext_reencrypt, secret_encrypt
 from webhooks.models import (
