@@ -173,9 +173,11 @@ def _field_label(name: Any) -> str:
         return str(_FIELD_LABELS[name])
     for model in (Member, CourseEnrollment):
         try:
-            return str(model._meta.get_field(str(name)).verbose_name)
+            label = getattr(model._meta.get_field(str(name)), "verbose_name", None)
         except Exception:  # noqa: BLE001, S112 - not a field of this model; try the next
             continue
+        if label:
+            return str(label)
     return str(name)
 
 
@@ -235,4 +237,4 @@ def message_render(code: str, params: dict[str, Any] | None) -> str:
 
 
 # Not a translatable text: the old text (or one not converted yet) is shown as written.
-catalogue(MessageCode(LEGACY, "%(text)s"))  # type: ignore[arg-type]
+catalogue(MessageCode(LEGACY, "%(text)s"))

@@ -617,7 +617,8 @@ def _unrouted_settle(events: list[InboundEvent]) -> tuple[list[InboundEvent], di
 
 
 def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
-    applicable, settled = events, {}
+    applicable: list[InboundEvent] = events
+    settled: dict = {}
     try:
         applicable, settled = _unrouted_settle(events)
         try:
