@@ -198,7 +198,8 @@ def inbound_event_reroute(event):
     try:
         row = row_decode(event.payload, table=table, mapping=source.mapping)
     except RowUnreadable as exc:
-        return Route(None, event.normalized, str(exc))
+        failure = message("webhooks.normalization_failed", detail=str(exc))
+        return Route(None, event.normalized, failure)
     outcome = rows_route(PassRouting.for_source(source), table, [row])[0]
     if outcome.organization is None:
         return Route(None, event.normalized, outcome.failure, waiting=outcome.waiting)

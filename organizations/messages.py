@@ -57,15 +57,12 @@ def catalogue(*codes: MessageCode) -> dict[str, MessageCode]:
 
 
 def registered_codes() -> dict[str, MessageCode]:
-    _load_catalogues()
     return dict(_REGISTRY)
 
 
-def _load_catalogues() -> None:
-    # The catalogues register themselves on import; a reader may render a code before
-    # anything imported its app's module (a template, the CSV export).
-    from sync import messages as _sync  # noqa: F401
-    from webhooks import messages as _webhooks  # noqa: F401
+# Each app's catalogue registers itself when its AppConfig is ready (`sync.apps`,
+# `webhooks.apps`), so every code is known before anyone renders one, and this module
+# imports none of the apps that use it.
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,6 @@ class Message:
 
     @property
     def definition(self) -> MessageCode | None:
-        _load_catalogues()
         return _REGISTRY.get(self.code)
 
     @property
@@ -108,7 +104,6 @@ class Message:
 
 def message(code: str, **params: Any) -> Message:
     """A message of a registered code (an unknown code is a programming error)."""
-    _load_catalogues()
     if code not in _REGISTRY:
         raise KeyError(f"unknown message code {code!r}")
     return Message(code, params)
@@ -178,9 +173,11 @@ def _field_label(name: Any) -> str:
         return str(_FIELD_LABELS[name])
     for model in (Member, CourseEnrollment):
         try:
-            return str(model._meta.get_field(str(name)).verbose_name)
+            label = getattr(model._meta.get_field(str(name)), "verbose_name", None)
         except Exception:  # noqa: BLE001, S112 - not a field of this model; try the next
             continue
+        if label:
+            return str(label)
     return str(name)
 
 
@@ -231,7 +228,6 @@ def _format(template: str, params: dict[str, Any]) -> str:
 
 def message_render(code: str, params: dict[str, Any] | None) -> str:
     """The message's text in the active language (the reader's)."""
-    _load_catalogues()
     params = params if isinstance(params, dict) else {}
     definition = _REGISTRY.get(code)
     if definition is None:
@@ -241,4 +237,4 @@ def message_render(code: str, params: dict[str, Any] | None) -> str:
 
 
 # Not a translatable text: the old text (or one not converted yet) is shown as written.
-catalogue(MessageCode(LEGACY, "%(text)s"))  # type: ignore[arg-type]
+catalogue(MessageCode(LEGACY, "%(text)s"))

@@ -27,6 +27,7 @@ from organizations.messages import Message, field_name, message, moment, role
 from organizations.models import CourseEnrollment, Member, Organization
 from organizations.permissions import user_holds_admin_rights
 from organizations.values import text_storable, text_storable_or_replaced
+from sync import messages as _catalogue  # noqa: F401 - registers the codes used below at import
 
 ROLES = tuple(Member.Role.values)
 ENROLLMENT_STATUSES = tuple(CourseEnrollment.Status.values)

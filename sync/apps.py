@@ -9,4 +9,7 @@ class SyncConfig(AppConfig):
     verbose_name = _("Sync")
 
     def ready(self) -> None:
-        from sync import signals  # noqa: F401 - connects the Celery signal handlers
+        from sync import (
+            messages,  # noqa: F401 - registers the message catalogue
+            signals,  # noqa: F401 - connects the Celery signal handlers
+        )

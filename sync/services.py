@@ -334,17 +334,26 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
     with transaction.atomic():
         # Compiled inside the transaction: Django refuses FOR UPDATE in autocommit.
         inner_sql, inner_params = inner.query.sql_with_params()
+        # PostgreSQL may run an `IN (… LIMIT … SKIP LOCKED)` subquery more than once while
+        # it updates, each run skipping the rows the last one locked, and so claim more
+        # than `limit`; `= ANY(ARRAY(…))` is evaluated once, before the update.
+        if connection.vendor == "postgresql":
+            claimed_ids = f"{column('id')} = ANY(ARRAY({inner_sql}))"
+        else:
+            claimed_ids = f"{column('id')} IN ({inner_sql})"
         # Only identifiers from the model's metadata go into the text; values are parameters.
         sql = (
             f"UPDATE {quote(meta.db_table)} SET {status} = %s, "  # noqa: S608
             f"{attempts} = {attempts} + 1, "
             f"{column('started_at')} = %s, {column('next_attempt_at')} = NULL "
-            f"WHERE {column('id')} IN ({inner_sql}) "
+            f"WHERE {claimed_ids} "
             f"RETURNING {', '.join(column(name) for name in _CLAIM_RETURNING)}"
         )
         claimed = list(InboundEvent.objects.raw(sql, [Status.PROCESSING, now, *inner_params]))
     organizations: dict[int | None, Organization] = {}
     for event in claimed:
+        if event.organization_id is None:
+            continue  # waiting to be routed (a shared source's event, `_unrouted_settle`)
         # Appliers filter by the organisation's key; its name (for messages) loads on use.
         event.organization = organizations.setdefault(
             event.organization_id,
@@ -357,7 +366,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
 
 
 def _routed(event: InboundEvent) -> Organization:
-    # Claims take routed events only: an unrouted one is failed at intake (SPEC §4.4).
+    # Unrouted events are routed or settled (`_unrouted_settle`) before they apply.
     assert event.organization is not None  # noqa: S101
     return event.organization
 
@@ -626,7 +635,8 @@ def _unrouted_settle(events: list[InboundEvent]) -> tuple[list[InboundEvent], di
 
 
 def _batch_process(events: list[InboundEvent], report: DrainReport) -> dict:
-    applicable, settled = events, {}
+    applicable: list[InboundEvent] = events
+    settled: dict = {}
     try:
         applicable, settled = _unrouted_settle(events)
         try:

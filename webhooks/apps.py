@@ -10,6 +10,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         from sync.routing import inbound_event_router_register
+        from webhooks import messages  # noqa: F401 - registers the message catalogue
         from webhooks.routing import inbound_event_reroute
 
         for payload_format in ("envelope", "dataverse"):

@@ -28,6 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 from organizations.messages import Message, message
 from organizations.models import Organization
 from sync.services import RecordPreconditionFailed, inbound_event_record
+from webhooks import messages as _catalogue  # noqa: F401 - registers the codes used below at import
 from webhooks import signing, validation
 from webhooks.crypto import ciphertext_reencrypt, secret_encrypt
 from webhooks.models import (
@@ -431,12 +432,14 @@ def webhook_rejection_record(
     )
     if source_identifier:
         source_identifier = validation.text_storable_or_replaced(source_identifier[:200])
+    stored_detail = _storable_detail(detail)
     try:
         with transaction.atomic():
             return WebhookRejection.objects.create(
                 reason=reason,
                 status_code=REJECTION_STATUS[reason],
-                detail=_storable_detail(detail),
+                detail_code=stored_detail.code,
+                detail_params=stored_detail.to_json()["params"],
                 source_identifier=source_identifier or None,
                 source=source,
                 organization_id=source.organization_id if source else None,

@@ -48,7 +48,9 @@ def test_stalled_bodies_do_not_stop_other_requests(live_http_server):
             sock.close()
 
 
-def test_a_stalled_body_releases_its_thread(monkeypatch, request):
+def test_a_stalled_body_releases_its_thread(transactional_db, monkeypatch, request):
+    # Named up front: requested only through getfixturevalue below, pytest-django would
+    # wrap the test in a transaction, whose SQLite write lock blocks the server's writes.
     # The server reads its settings from the environment it is started with.
     monkeypatch.setenv("WEB_BODY_TIMEOUT", "1")
     server = request.getfixturevalue("live_http_server")

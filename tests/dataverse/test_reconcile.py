@@ -368,7 +368,7 @@ def test_a_webhook_waiting_for_the_workers_and_a_pass_for_the_same_change_heal_n
     member.refresh_from_db()
     assert member.last_name == "Nordmann"
     webhook.refresh_from_db()
-    assert "updated last_name" in webhook.outcome
+    assert "updated last name" in webhook.outcome
     healing = InboundEvent.objects.get(origin="reconciliation")
     assert "no change" in healing.outcome
     # The webhook brought the change: nothing was healed.

@@ -13,7 +13,8 @@ LIMIT = 2000
 
 
 @pytest.fixture
-def small_limit_server(monkeypatch, request):
+def small_limit_server(transactional_db, monkeypatch, request):
+    # transactional_db named up front, not through getfixturevalue: see test_gunicorn.py.
     # The server process reads its settings from the environment it is started with.
     monkeypatch.setenv("WEBHOOK_MAX_BODY_BYTES", str(LIMIT))
     return request.getfixturevalue("live_http_server")

@@ -5,6 +5,7 @@ accounts, with a Dataverse connection to the fake Dataverse on loopback (docs/da
 """
 
 from datetime import date
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -78,7 +79,7 @@ DEMO_ROUTING_VALUES = {
     "hlf-bergen": "a1000000-0000-4000-8000-000000000002",
 }
 # The fake Dataverse's defaults (`python -m dataverse.fake_server`), on loopback only.
-DEMO_DATAVERSE = {
+DEMO_DATAVERSE: dict[str, Any] = {
     "environment_url": "http://127.0.0.1:8899",
     "authority_url": "http://127.0.0.1:8899",
     "tenant_id": "fake-tenant",
@@ -138,6 +139,7 @@ def _shared_source(organizations: dict[str, Organization]) -> bool:
             routing_value=value,
             secret=None if source else DEMO_SHARED_SECRET,
         )
+    assert source is not None  # noqa: S101 - DEMO_ROUTING_VALUES is not empty
     if not DataverseConnection.objects.filter(source=source).exists():
         dataverse_connection_set(source=source, **DEMO_DATAVERSE)
     return created
