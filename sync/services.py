@@ -13,6 +13,7 @@ from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import (
@@ -117,7 +118,7 @@ def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
             f"SELECT {', '.join(placeholders)} WHERE {condition_sql} "
             "ON CONFLICT DO NOTHING"
         )
-    values = []
+    values: list[Any] = []
     for f in fields:
         value = f.pre_save(event, add=True)
         # NULL needs no preparing (half of a new event's columns; a few µs each). A JSON
