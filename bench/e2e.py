@@ -14,7 +14,8 @@ starts them), then:
 
 The real stack needs DATABASE_URL / CELERY_BROKER_URL (eval "$(bash .ci/services.sh env)");
 it uses its own database `<name>_bench_e2e` and Redis database 14. `--json` prints the
-figures as one JSON line at the end.
+figures as one JSON line at the end. `BENCH_KEEP=1` keeps the run's data directory (the
+SQLite file and every process log) for a look afterwards.
 """
 
 import argparse
@@ -313,7 +314,8 @@ def main() -> None:
                 f"{figures['paced']['lag_p50']:.3f} s, p99 {figures['paced']['lag_p99']:.3f} s"
             )
     finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(data_dir, ignore_errors=True)
     if args.json:
         print(json.dumps(figures))
 
