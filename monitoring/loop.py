@@ -11,7 +11,8 @@ import socket
 import threading
 
 from django.conf import settings
-from django.db import connections
+
+from config.forking import database_use_outside_forks
 
 logger = logging.getLogger(__name__)
 
@@ -30,13 +31,13 @@ def _tick(*, role: str) -> None:
 
 
 def tick_safely(*, role: str) -> None:
-    try:
-        _tick(role=role)
-    except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
-        logger.exception("monitoring health loop (%s) failed; trying again next time", role)
-    finally:
-        # Connections of this thread only; a broken one is not reused next time.
-        connections.close_all()
+    # Never mid-transaction when the worker's pool forks (config/forking.py); the
+    # connections are closed after, so a broken one is not reused next time either.
+    with database_use_outside_forks():
+        try:
+            _tick(role=role)
+        except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
+            logger.exception("monitoring health loop (%s) failed; trying again next time", role)
 
 
 class HealthLoop:
