@@ -31,8 +31,6 @@ def database_use_outside_forks() -> Iterator[None]:
             connections.close_all()
 
 
-def _release() -> None:
-    _in_use.release()
-
-
-os.register_at_fork(before=_in_use.acquire, after_in_parent=_release, after_in_child=_release)
+os.register_at_fork(
+    before=_in_use.acquire, after_in_parent=_in_use.release, after_in_child=_in_use.release
+)

@@ -432,14 +432,11 @@ def webhook_rejection_record(
     )
     if source_identifier:
         source_identifier = validation.text_storable_or_replaced(source_identifier[:200])
-    stored_detail = _storable_detail(detail)
     try:
         with transaction.atomic():
-            return WebhookRejection.objects.create(
+            return WebhookRejection.objects.create(  # type: ignore[misc]
                 reason=reason,
                 status_code=REJECTION_STATUS[reason],
-                detail_code=stored_detail.code,
-                detail_params=stored_detail.to_json()["params"],
                 source_identifier=source_identifier or None,
                 source=source,
                 organization_id=source.organization_id if source else None,
@@ -448,6 +445,8 @@ def webhook_rejection_record(
                 body_size=len(body),
                 body_sha256=hashlib.sha256(body).hexdigest() if request.body is not None else "",
                 is_self_test=webhook_id_is_self_test(request.headers.get(signing.HEADER_ID)),
+                # Django sets a property given to create(); django-stubs does not know it.
+                detail=_storable_detail(detail),
             )
     except DatabaseError:
         logger.exception("webhook rejection (reason=%s) could not be stored", reason)
