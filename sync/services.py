@@ -684,6 +684,7 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
     """
     batch_size = batch_size or settings.SYNC_DRAIN_BATCH_SIZE
     budget = settings.SYNC_DRAIN_TIME_BUDGET_SECONDS if time_budget is None else time_budget
+    linger = settings.SYNC_DRAIN_LINGER_SECONDS
     deadline = time.monotonic() + budget
     report = DrainReport()
     while True:
@@ -706,6 +707,8 @@ def inbox_drain(*, batch_size: int | None = None, time_budget: float | None = No
         if time.monotonic() >= deadline:
             dispatch.inbox_wake_later(seconds=0)
             break
+        if len(claimed) < batch_size:
+            time.sleep(linger)
     if report.next_retry_in is not None:
         dispatch.inbox_wake_later(seconds=report.next_retry_in)
     return report

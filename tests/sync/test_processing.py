@@ -697,3 +697,40 @@ def test_each_applied_event_is_one_structured_log_line_without_payload_values(ka
     }
     assert all(line["source"] == f"src-{org_a.slug}" for line in lines)
     assert "kari@@bad" not in caplog.text
+
+
+def test_after_a_partial_batch_the_drain_lingers_and_takes_what_arrived_meanwhile(
+    org_a, monkeypatch, settings
+):
+    settings.SYNC_DRAIN_LINGER_SECONDS = 0.25
+    event_store(org_a, p.envelope("membership.created", {"member_id": "first"}))
+    pauses = []
+
+    def linger(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 1:  # an event arrives while the drain waits
+            event_store(org_a, p.envelope("membership.created", {"member_id": "second"}))
+
+    monkeypatch.setattr(services.time, "sleep", linger)
+
+    report = services.inbox_drain(batch_size=10)
+
+    # Two partial batches, each followed by the wait; the claim after the second finds
+    # nothing and the drain ends.
+    assert (report.batches, report.processed) == (2, 2)
+    assert pauses == [0.25, 0.25]
+    assert set(Member.objects.values_list("portal_member_id", flat=True)) == {"first", "second"}
+
+
+def test_a_full_batch_is_followed_at_once_by_the_next_claim(org_a, monkeypatch, settings):
+    settings.SYNC_DRAIN_LINGER_SECONDS = 0.25
+    for n in range(4):
+        event_store(org_a, p.envelope("membership.created", {"member_id": f"m-{n}"}))
+    pauses = []
+    monkeypatch.setattr(services.time, "sleep", pauses.append)
+
+    report = services.inbox_drain(batch_size=2)
+
+    # Full, full, then an empty claim: no batch was partial, so no wait at all.
+    assert (report.batches, report.processed) == (2, 4)
+    assert pauses == []
