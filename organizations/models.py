@@ -108,6 +108,11 @@ class Member(models.Model):
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
         related_name="members",
+        # unique_portal_member_per_organization starts with it. A second index on the
+        # column alone is worse than redundant on SQLite: without statistics it prefers
+        # it for "these members of this organisation" and reads every member of the
+        # organisation (the drain's member lookup grew with the member count).
+        db_index=False,
     )
     portal_member_id = models.CharField(
         _("Min Side member id"), max_length=100, help_text=_("The Dynamics contact id.")

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DataError, models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.authtoken.models import Token
@@ -221,17 +221,21 @@ def members_prelocked(*, keys: Iterable[tuple[int, str]]) -> Iterator[None]:
         by_organization.setdefault(organization_id, set()).add(member_id)
     found: dict[tuple[int, str], Member | None] = dict.fromkeys(wanted)
     if by_organization:
-        condition = Q()
-        for organization_id, member_ids in by_organization.items():
-            condition |= Q(organization_id=organization_id, portal_member_id__in=member_ids)
-        # In primary-key order, so two drains lock shared members in the same order.
-        for member in Member.objects.select_for_update().filter(condition).order_by("pk"):
+        for member in _members_in_lock_order(by_organization):
             found[(member.organization_id, member.portal_member_id)] = member
     token = _prelocked.set(found)
     try:
         yield
     finally:
         _prelocked.reset(token)
+
+
+def _members_in_lock_order(by_organization: dict[int, set[str]]) -> QuerySet[Member]:
+    condition = Q()
+    for organization_id, member_ids in by_organization.items():
+        condition |= Q(organization_id=organization_id, portal_member_id__in=member_ids)
+    # In primary-key order, so two drains lock shared members in the same order.
+    return Member.objects.select_for_update().filter(condition).order_by("pk")
 
 
 def _member_locked(*, organization: Organization, member_id: str) -> Member | None:

@@ -1,17 +1,41 @@
 """Accepted events from Min Side and where each one is in its processing."""
 
+import re
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Lookup, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organizations.fields import DisplaySafeDateTimeField
 from organizations.messages import Message, as_message
 from organizations.models import Organization
+
+
+class InLiterally(Lookup):
+    """`status__in_literally=[...]`: SQL `IN` with the values written out, not bound.
+
+    SQLite uses a partial index only when the query states the index's condition in so
+    many words: with bound parameters (what `__in` sends) it cannot tell at planning time
+    that `status IN (?, ?)` means 'pending' and 'processing', and the drain's claim
+    scanned every row of the inbox instead of inbound_unfinished_received (10 ms a claim
+    at 16,000 rows and growing: the embedded default slowed down as a burst went on).
+    PostgreSQL gets the values inlined anyway (client-side binding). Only for code
+    constants such as choices, never for input: each value must be a plain word.
+    """
+
+    lookup_name = "in_literally"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [str(value) for value in self.rhs]
+        if not values or not all(re.fullmatch(r"[a-z_]+", value) for value in values):
+            raise ValueError(f"in_literally takes plain code constants, not {values!r}")
+        return f"{lhs} IN ({', '.join(repr(value) for value in values)})", list(lhs_params)
 
 
 class InboundEvent(models.Model):
@@ -200,6 +224,10 @@ class InboundEvent(models.Model):
 FINISHED_STATUSES = frozenset(
     {InboundEvent.Status.SUCCEEDED, InboundEvent.Status.FAILED, InboundEvent.Status.SKIPPED}
 )
+# The rows of inbound_unfinished_received. Filter with `status__in_literally=` so that
+# SQLite uses that index (InLiterally).
+UNFINISHED_STATUSES = (InboundEvent.Status.PENDING, InboundEvent.Status.PROCESSING)
+InboundEvent._meta.get_field("status").register_lookup(InLiterally)
 
 
 class WorkerHeartbeat(models.Model):

@@ -7,7 +7,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from organizations.models import Organization
-from sync.models import InboundEvent
+from sync.models import UNFINISHED_STATUSES, InboundEvent
 
 RECENT_EVENT_COUNT = 20
 Status = InboundEvent.Status
@@ -29,7 +29,7 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
     # the panel costs the same at a million events: no aggregate scans the org's rows.
     events = InboundEvent.objects.filter(organization=organization, is_self_test=False)
     counts = dict(
-        events.filter(status__in=[Status.PENDING, Status.PROCESSING])
+        events.filter(status__in_literally=UNFINISHED_STATUSES)
         .values_list("status")
         .annotate(count=Count("id"))
         .order_by()
@@ -74,8 +74,8 @@ def sync_status_for_organization(*, organization: Organization) -> dict:
 
 def inbound_event_queue_depth() -> dict:
     """Platform-wide backlog for the health page: pending and processing counts and ages."""
-    # Only unfinished rows: the (status, received_at) index keeps this cheap on a big inbox.
-    unfinished = InboundEvent.objects.filter(status__in=[Status.PENDING, Status.PROCESSING])
+    # Only unfinished rows: inbound_unfinished_received keeps this cheap on a big inbox.
+    unfinished = InboundEvent.objects.filter(status__in_literally=UNFINISHED_STATUSES)
     figures = unfinished.aggregate(
         pending=Count("id", filter=Q(status=Status.PENDING)),
         processing=Count("id", filter=Q(status=Status.PROCESSING)),

@@ -33,7 +33,7 @@ from organizations.models import Organization
 from sync import dispatch
 from sync.appliers import EventInvalid, TargetUnknown, event_apply, members_prelocked
 from sync.events import NormalizedEvent, NormalizedEventInvalid
-from sync.models import InboundEvent, WorkerHeartbeat
+from sync.models import UNFINISHED_STATUSES, InboundEvent, WorkerHeartbeat
 from sync.signals import inbound_events_finished
 
 logger = logging.getLogger(__name__)
@@ -310,6 +310,15 @@ _CLAIM_RETURNING = (
 )
 
 
+def _due_oldest_first(*, now: datetime, event_ids: list | None = None) -> QuerySet[InboundEvent]:
+    due = InboundEvent.objects.filter(_due_condition(now))
+    if event_ids is not None:
+        due = due.filter(pk__in=event_ids)
+    # Only the unfinished rows, stated so that SQLite too reads them from their partial
+    # index (InLiterally) rather than the whole inbox.
+    return due.filter(status__in_literally=UNFINISHED_STATUSES).order_by("received_at")
+
+
 def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) -> list[InboundEvent]:
     """Mark up to `limit` due events processing (attempts+1, started_at=now); return them.
 
@@ -319,12 +328,7 @@ def _inbox_claim(*, limit: int, now: datetime, event_ids: list | None = None) ->
     """
     meta = InboundEvent._meta
     quote = connection.ops.quote_name
-    due = InboundEvent.objects.filter(_due_condition(now))
-    if event_ids is not None:
-        due = due.filter(pk__in=event_ids)
-    # Only the unfinished rows: matches the partial index on received_at.
-    due = due.filter(status__in=[Status.PENDING, Status.PROCESSING])
-    inner = due.order_by("received_at").values("pk")[:limit]
+    inner = _due_oldest_first(now=now, event_ids=event_ids).values("pk")[:limit]
     if connection.features.has_select_for_update_skip_locked:
         inner = inner.select_for_update(skip_locked=True)
 
@@ -766,13 +770,7 @@ def inbound_event_reprocess(*, events: QuerySet[InboundEvent], user) -> int:
 
 def inbound_events_due_count(*, limit: int = 1000) -> int:
     """How many events a drain could claim now (bounded: only 'any?' matters)."""
-    return (
-        InboundEvent.objects.filter(_due_condition(timezone.now()))
-        .filter(status__in=[Status.PENDING, Status.PROCESSING])
-        .order_by()
-        .values("pk")[:limit]
-        .count()
-    )
+    return _due_oldest_first(now=timezone.now()).order_by().values("pk")[:limit].count()
 
 
 def inbound_events_sweep() -> int:
