@@ -48,7 +48,7 @@ class Channel(filesystem.Channel):
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
     def _is_wake_up(self, payload) -> bool:
-        headers = payload.get("headers") or {} if isinstance(payload, dict) else {}
+        headers = (payload.get("headers") or {}) if isinstance(payload, dict) else {}
         coalesce = self.transport_options.get("coalesce_tasks") or ()
         return headers.get("task") in coalesce and not headers.get("eta")
 

@@ -37,8 +37,7 @@ def inbound_events_route(*, events: QuerySet[InboundEvent]) -> tuple[int, int]:
             organization__isnull=True, status=InboundEvent.Status.FAILED
         ).select_for_update()
         for event in unrouted:
-            router = _routers.get(event.payload_format)
-            route = router(event) if router else None
+            route = inbound_event_route(event)
             if route is None or route.organization is None:
                 still += 1
                 if route is not None and route.failure:

@@ -133,6 +133,42 @@ def _insert_if(event: InboundEvent, condition: tuple[str, list]) -> bool:
             return cursor.rowcount == 1
 
 
+def _event_new(
+    *,
+    organization,
+    source_identifier: str,
+    webhook_id: str,
+    payload_format: str,
+    origin: str,
+    payload: dict,
+    normalized: list[dict],
+    occurred_at: datetime | None,
+    failure: Message | str | None,
+    now: datetime,
+    event_type: str | None = None,
+    headers: dict | None = None,
+    is_self_test: bool = False,
+) -> InboundEvent:
+    """An unsaved inbox row; stored failed (finished now) when `failure` is given."""
+    event = InboundEvent(
+        organization=organization,
+        source_identifier=source_identifier,
+        webhook_id=webhook_id,
+        event_type=event_type or (normalized[0]["type"] if normalized else "unknown"),
+        payload_format=payload_format,
+        origin=origin,
+        payload=payload,
+        normalized=normalized,
+        headers=headers or {},
+        occurred_at=occurred_at,
+        subject_ids=_subject_ids(normalized),
+        is_self_test=is_self_test,
+    )
+    if failure:
+        event.status, event.outcome, event.finished_at = Status.FAILED, failure, now
+    return event
+
+
 def inbound_event_record(
     *,
     organization,
@@ -161,24 +197,21 @@ def inbound_event_record(
     answers duplicates). `origin` says who brought it: a webhook, or reconciliation
     (SPEC §5.1).
     """
-    event = InboundEvent(
+    event = _event_new(
         organization=organization,
         source_identifier=source_identifier,
         webhook_id=webhook_id,
-        event_type=event_type or (normalized[0]["type"] if normalized else "unknown"),
+        event_type=event_type,
         payload_format=payload_format,
         origin=origin,
         payload=payload,
         normalized=normalized,
         headers=headers or {},
         occurred_at=occurred_at,
-        subject_ids=_subject_ids(normalized),
         is_self_test=is_self_test,
+        failure=failure,
+        now=timezone.now(),
     )
-    if failure:
-        event.status = Status.FAILED
-        event.outcome = failure
-        event.finished_at = timezone.now()
     # On PostgreSQL outside a transaction the INSERT commits on its own (one round trip
     # instead of three); SQLite takes its write lock up front in an IMMEDIATE transaction,
     # and inside a caller's transaction a savepoint keeps a duplicate from breaking it.
@@ -235,21 +268,19 @@ def inbound_events_record_bulk(
     now = timezone.now()
     rows = []
     for item in events:
-        row = InboundEvent(
+        row = _event_new(
             organization=item.organization,
             source_identifier=source_identifier,
             webhook_id=item.webhook_id,
-            event_type=item.normalized[0]["type"] if item.normalized else "unknown",
             payload_format=payload_format,
             origin=origin,
             payload=item.payload,
             normalized=item.normalized,
             occurred_at=item.occurred_at,
-            received_at=now,
-            subject_ids=_subject_ids(item.normalized),
+            failure=item.failure,
+            now=now,
         )
-        if item.failure:
-            row.status, row.outcome, row.finished_at = Status.FAILED, item.failure, now
+        row.received_at = now
         rows.append(row)
     # PostgreSQL takes at most 65,535 parameters per statement; SQLite's limit applies
     # through bulk_create's own batch size.
